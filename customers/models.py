@@ -1,0 +1,143 @@
+import datetime
+import uuid
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .validators import (
+    CODE_PATTERN,
+    normalize_mac,
+    validate_customer_code,
+    validate_host,
+    validate_mac,
+    validate_phone,
+)
+
+EXPIRING_WITHIN_DAYS = 30
+
+
+class LicenceState(models.TextChoices):
+    OK = "ok", _("valid")
+    EXPIRING = "expiring", _("expiring within 30 days")
+    EXPIRED = "expired", _("expired")
+    UNKNOWN = "unknown", _("no expiry date")
+
+
+class CustomerQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(removed_at__isnull=True)
+
+    def removed(self):
+        return self.filter(removed_at__isnull=False)
+
+    def with_licence_state(self, state: str, today: datetime.date | None = None):
+        today = today or timezone.localdate()
+        soon = today + datetime.timedelta(days=EXPIRING_WITHIN_DAYS)
+        if state == LicenceState.EXPIRED:
+            return self.filter(timeout__lt=today)
+        if state == LicenceState.EXPIRING:
+            return self.filter(timeout__gte=today, timeout__lte=soon)
+        if state == LicenceState.OK:
+            return self.filter(timeout__gt=soon)
+        if state == LicenceState.UNKNOWN:
+            return self.filter(timeout__isnull=True)
+        return self.none()
+
+
+def port_field(verbose_name):
+    return models.PositiveIntegerField(
+        verbose_name,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(65535)],
+    )
+
+
+def host_field(verbose_name, help_text):
+    return models.CharField(verbose_name, max_length=253, blank=True, validators=[validate_host], help_text=help_text)
+
+
+class Customer(models.Model):
+    """A company that runs our IM system on its own premises: one row of the customer registry.
+
+    The IM clients find their servers through ``code``; deployed servers report under it.
+    Removal is soft (``removed_at``): a removed customer vanishes from lookups and lists,
+    its reports are refused, its history stays, and an operator can restore it.
+    """
+
+    id = models.UUIDField(_("customer id"), primary_key=True, default=uuid.uuid4, editable=False)
+    code = models.CharField(
+        _("customer code"),
+        max_length=12,
+        unique=True,
+        validators=[validate_customer_code],
+        help_text=_("4 to 12 digits, e.g. 0513001. IM clients know only this."),
+        error_messages={"unique": _("A customer with this code already exists.")},
+    )
+    name = models.CharField(_("customer name"), max_length=100)
+    mac = models.CharField(
+        _("licensed MAC"),
+        max_length=23,
+        blank=True,
+        validators=[validate_mac],
+        help_text=_("MAC address of the customer's IM server, e.g. 56:E8:F6:23:EF."),
+    )
+    tcphost = host_field(_("TCP server host"), _("Public IP or host name of the TCP_Server."))
+    tcpport = port_field(_("TCP server port"))
+    webhost = host_field(_("web server host"), _("Public IP or host name of the WEB_Server."))
+    webport = port_field(_("web server port"))
+    filehost = host_field(_("file server host"), _("Public IP or host name of the FILE_Server."))
+    fileport = port_field(_("file server port"))
+    timeout = models.DateField(_("licence expiry"), null=True, blank=True)
+    contact = models.CharField(_("contact person"), max_length=50, blank=True)
+    ctel = models.CharField(_("contact phone"), max_length=32, blank=True, validators=[validate_phone])
+    server = models.CharField(
+        _("service engineer"), max_length=50, blank=True, help_text=_("Our engineer responsible for this customer.")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    removed_at = models.DateTimeField(_("removed"), null=True, blank=True, editable=False)
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["code"]
+        indexes = [
+            models.Index(fields=["timeout"], name="customer_timeout_idx"),
+            models.Index(fields=["server"], name="customer_server_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(code__regex=CODE_PATTERN), name="customer_code_digits"),
+            *[
+                models.CheckConstraint(
+                    condition=models.Q(**{f"{port}__isnull": True}) | models.Q(**{f"{port}__range": (1, 65535)}),
+                    name=f"customer_{port}_range",
+                )
+                for port in ("tcpport", "webport", "fileport")
+            ],
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    def clean(self):
+        if self.mac:
+            self.mac = normalize_mac(self.mac)
+
+    @property
+    def is_removed(self) -> bool:
+        return self.removed_at is not None
+
+    def licence_state(self, today: datetime.date | None = None) -> LicenceState:
+        if self.timeout is None:
+            return LicenceState.UNKNOWN
+        today = today or timezone.localdate()
+        if self.timeout < today:
+            return LicenceState.EXPIRED
+        if self.timeout <= today + datetime.timedelta(days=EXPIRING_WITHIN_DAYS):
+            return LicenceState.EXPIRING
+        return LicenceState.OK

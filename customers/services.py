@@ -1,0 +1,81 @@
+"""Every write to the customer registry: the API, the admin and commands call these.
+
+Each function validates with the model's own rules (``full_clean``), writes in
+one transaction and, once it has committed, refreshes the client lookup cache
+for every code the write touched.
+"""
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Customer
+from .selectors import connection_info_refresh
+
+EDITABLE_FIELDS = (
+    "code",
+    "name",
+    "mac",
+    "tcphost",
+    "tcpport",
+    "webhost",
+    "webport",
+    "filehost",
+    "fileport",
+    "timeout",
+    "contact",
+    "ctel",
+    "server",
+)
+
+
+def _refresh_lookup_after_commit(*codes: str) -> None:
+    transaction.on_commit(lambda: connection_info_refresh(*codes))
+
+
+@transaction.atomic
+def customer_create(*, code: str, name: str, **details: Any) -> Customer:
+    unknown = set(details) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"customer_create() got unexpected fields: {', '.join(sorted(unknown))}")
+    customer = Customer(code=code, name=name, **details)
+    customer.full_clean()
+    customer.save(force_insert=True)
+    _refresh_lookup_after_commit(customer.code)
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, data: dict[str, Any]) -> Customer:
+    """Apply ``data`` (a subset of the editable fields) to ``customer`` and save it."""
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"customer_update() got unexpected fields: {', '.join(sorted(unknown))}")
+    stored_code = Customer.objects.select_for_update().values_list("code", flat=True).get(pk=customer.pk)
+    for field, value in data.items():
+        setattr(customer, field, value)
+    customer.full_clean()
+    customer.save()
+    _refresh_lookup_after_commit(stored_code, customer.code)
+    return customer
+
+
+@transaction.atomic
+def customer_remove(*, customer: Customer) -> Customer:
+    """Take the customer out of the registry: lookups answer 404 and its reports are refused."""
+    if customer.removed_at is None:
+        customer.removed_at = timezone.now()
+        customer.save(update_fields=["removed_at", "updated_at"])
+    _refresh_lookup_after_commit(customer.code)
+    return customer
+
+
+@transaction.atomic
+def customer_restore(*, customer: Customer) -> Customer:
+    """Put a removed customer back in the registry, history intact."""
+    if customer.removed_at is not None:
+        customer.removed_at = None
+        customer.save(update_fields=["removed_at", "updated_at"])
+    _refresh_lookup_after_commit(customer.code)
+    return customer

@@ -1,0 +1,1 @@
+"""What deployed IM servers report: filled by the ingestion endpoints."""
