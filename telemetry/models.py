@@ -1,1 +1,200 @@
-"""What deployed IM servers report: filled by the ingestion endpoints."""
+"""What deployed IM servers report (PROTOCOL.md, "Server interface").
+
+Field names of the per-user and per-group figures are the wire names
+(``fmsgs``, ``ucount`` …) so that ``?ordering=-fmsgs`` and the CSV columns
+say what the interface document says.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer
+
+MAX_COUNT = 2**63 - 1  # "counts fit in 64 bits": PostgreSQL's bigint is signed
+
+
+def count_field(verbose_name):
+    return models.BigIntegerField(verbose_name, default=0)
+
+
+def non_negative(*fields: str, prefix: str):
+    return [models.CheckConstraint(condition=models.Q(**{f"{f}__gte": 0}), name=f"{prefix}_{f}_gte_0") for f in fields]
+
+
+class ServerFields(models.Model):
+    """What one ``/api/server/commit`` carries, plus when and from where it arrived."""
+
+    name = models.CharField(_("reported name"), max_length=100, blank=True)
+    mac = models.CharField(_("reported MAC"), max_length=23, blank=True)
+    ip = models.GenericIPAddressField(_("reported IP"), null=True, blank=True)
+    timeout = models.DateField(_("reported licence expiry"), null=True, blank=True)
+    count = count_field(_("users"))
+    updatetimes = count_field(_("address-book updates"))
+    reported_at = models.DateTimeField(_("reported at"))
+    sender_address = models.GenericIPAddressField(_("sender address"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ServerReport(ServerFields):
+    """One status report of a customer's IM server, kept as history (pruned after a retention age)."""
+
+    id = models.BigAutoField(primary_key=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="server_reports", verbose_name=_("customer")
+    )
+
+    class Meta:
+        verbose_name = _("server report")
+        verbose_name_plural = _("server reports")
+        ordering = ["-reported_at"]
+        indexes = [
+            models.Index(fields=["customer", "-reported_at"], name="serverreport_customer_time_idx"),
+            models.Index(fields=["reported_at"], name="serverreport_time_idx"),
+        ]
+        constraints = non_negative("count", "updatetimes", prefix="serverreport")
+
+    def __str__(self):
+        return f"{self.customer_id} @ {self.reported_at:%Y-%m-%d %H:%M}"
+
+
+class ServerStatus(ServerFields):
+    """The latest report of each customer's server: what the fleet views read.
+
+    The reported MAC and licence expiry are compared with the registry when
+    read (``mac_mismatch``, ``timeout_mismatch``), so editing the registry
+    clears or raises the flag at once.
+    """
+
+    customer = models.OneToOneField(
+        Customer,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="server_status",
+        verbose_name=_("customer"),
+    )
+    first_reported_at = models.DateTimeField(_("first reported at"))
+    reports = models.PositiveBigIntegerField(_("reports received"), default=0)
+
+    class Meta:
+        verbose_name = _("server status")
+        verbose_name_plural = _("server statuses")
+        indexes = [models.Index(fields=["reported_at"], name="serverstatus_time_idx")]
+        constraints = non_negative("count", "updatetimes", prefix="serverstatus")
+
+    def __str__(self):
+        return str(self.customer)
+
+    @property
+    def mac_mismatch(self) -> bool:
+        """The server runs on a MAC the customer was not licensed for (no licensed MAC: nothing to compare)."""
+        return bool(self.customer.mac and self.mac and self.mac != self.customer.mac)
+
+    @property
+    def timeout_mismatch(self) -> bool:
+        """The server's licence expiry is not the one in the registry."""
+        return bool(self.customer.timeout and self.timeout and self.timeout != self.customer.timeout)
+
+
+class ImUser(models.Model):
+    """Usage figures of one IM user of a customer, keyed by (customer, uuid); the latest report wins."""
+
+    id = models.BigAutoField(primary_key=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="im_users", verbose_name=_("customer")
+    )
+    uuid = models.CharField(_("user uuid"), max_length=64)
+    nickname = models.CharField(_("nickname"), max_length=100, blank=True)
+    onlinetime = count_field(_("online time"))
+    andtimes = count_field(_("Android online time"))
+    pctimes = count_field(_("PC online time"))
+    iostimes = count_field(_("iOS online time"))
+    fmsgs = count_field(_("messages sent"))
+    tmsgs = count_field(_("messages received"))
+    first_reported_at = models.DateTimeField(_("first reported at"))
+    last_reported_at = models.DateTimeField(_("last reported at"))
+
+    FIGURES = ("onlinetime", "andtimes", "pctimes", "iostimes", "fmsgs", "tmsgs")
+
+    class Meta:
+        verbose_name = _("IM user")
+        verbose_name_plural = _("IM users")
+        ordering = ["customer", "uuid"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "uuid"], name="imuser_customer_uuid_uniq"),
+            *non_negative("onlinetime", "andtimes", "pctimes", "iostimes", "fmsgs", "tmsgs", prefix="imuser"),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "last_reported_at"], name="imuser_customer_last_idx"),
+            models.Index(fields=["customer", "nickname"], name="imuser_customer_nickname_idx"),
+        ]
+
+    def __str__(self):
+        return self.nickname or self.uuid
+
+
+class ImGroup(models.Model):
+    """Usage figures of one IM group of a customer, keyed by (customer, gid); the latest report wins."""
+
+    id = models.BigAutoField(primary_key=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="im_groups", verbose_name=_("customer")
+    )
+    gid = models.CharField(_("group id"), max_length=64)
+    name = models.CharField(_("group name"), max_length=100, blank=True)
+    createrid = models.CharField(_("creator id"), max_length=64, blank=True)
+    creatername = models.CharField(_("creator name"), max_length=100, blank=True)
+    ucount = count_field(_("members"))
+    msgcount = count_field(_("messages"))
+    ctime = models.DateTimeField(_("created at"), null=True, blank=True)
+    fcount = count_field(_("files shared"))
+    ncount = count_field(_("notices"))
+    first_reported_at = models.DateTimeField(_("first reported at"))
+    last_reported_at = models.DateTimeField(_("last reported at"))
+
+    FIGURES = ("ucount", "msgcount", "fcount", "ncount")
+
+    class Meta:
+        verbose_name = _("IM group")
+        verbose_name_plural = _("IM groups")
+        ordering = ["customer", "gid"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "gid"], name="imgroup_customer_gid_uniq"),
+            *non_negative("ucount", "msgcount", "fcount", "ncount", prefix="imgroup"),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "last_reported_at"], name="imgroup_customer_last_idx"),
+            models.Index(fields=["customer", "name"], name="imgroup_customer_name_idx"),
+        ]
+
+    def __str__(self):
+        return self.name or self.gid
+
+
+class UnregisteredServer(models.Model):
+    """A code that reports to us but is not in the registry: an unlicensed or unregistered deployment.
+
+    Bounded (``TELEMETRY_MAX_UNREGISTERED``): once full, new codes are only logged, so junk cannot fill
+    the database; codes already listed keep being updated.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    code = models.CharField(_("reported code"), max_length=12, unique=True)
+    name = models.CharField(_("reported name"), max_length=100, blank=True)
+    mac = models.CharField(_("reported MAC"), max_length=23, blank=True)
+    ip = models.GenericIPAddressField(_("reported IP"), null=True, blank=True)
+    count = count_field(_("users"))
+    sender_address = models.GenericIPAddressField(_("sender address"), null=True, blank=True)
+    first_seen_at = models.DateTimeField(_("first seen"))
+    last_seen_at = models.DateTimeField(_("last seen"))
+    reports = models.PositiveBigIntegerField(_("reports received"), default=0)
+
+    class Meta:
+        verbose_name = _("unregistered server")
+        verbose_name_plural = _("unregistered servers")
+        ordering = ["-last_seen_at"]
+        indexes = [models.Index(fields=["last_seen_at"], name="unregistered_last_seen_idx")]
+
+    def __str__(self):
+        return f"{self.code} {self.name}".strip()
