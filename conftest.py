@@ -1,14 +1,8 @@
 """Fixtures shared by every app's tests."""
 
-import os
-
-# The suite runs with DEBUG off, like production, with a throwaway key.
-os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
-os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "*")
-
-import pytest  # noqa: E402
-from django.contrib.auth.models import Permission  # noqa: E402
-from rest_framework.test import APIClient  # noqa: E402
+import pytest
+from django.contrib.auth.models import Permission
+from rest_framework.test import APIClient
 
 
 @pytest.fixture(autouse=True)

@@ -15,8 +15,14 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator, validate_ipv46_address
 from django.utils.translation import gettext_lazy as _
 
-CODE_PATTERN = r"^[0-9]{4,12}$"
+CODE_PATTERN = r"\A[0-9]{4,12}\Z"
 validate_customer_code = RegexValidator(CODE_PATTERN, _("A customer code is 4 to 12 digits, e.g. 0513001."))
+_CODE = re.compile(CODE_PATTERN)
+
+
+def is_customer_code(value: str) -> bool:
+    return bool(_CODE.match(value))
+
 
 _MAC_GROUPS = re.compile(r"^[0-9A-F]{2}([:-][0-9A-F]{2}){4,7}$")
 _MAC_BARE = re.compile(r"^(?:[0-9A-F]{2}){5,8}$")

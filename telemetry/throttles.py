@@ -23,11 +23,13 @@ class UnknownCodeLookupThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
     def is_exhausted(self, history: list[float] | None) -> bool:
-        """Whether ``history`` (this throttle's cached list) leaves no room, without recording anything."""
-        if not history:
-            return False
-        horizon = self.timer() - self.duration
-        return sum(1 for moment in history if moment > horizon) >= self.num_requests
+        """Whether ``history`` (this throttle's cached list) leaves no room, without recording anything.
+
+        Sets ``now`` and ``history`` as ``allow_request`` does, so ``wait()`` can tell the client when to retry.
+        """
+        self.now = self.timer()
+        self.history = [moment for moment in history or [] if moment > self.now - self.duration]
+        return len(self.history) >= self.num_requests
 
     def record_unknown_code(self, request, view, code: str) -> bool:
         """Count a miss on ``code``; False when the address has now used up its allowance."""

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers.selectors import connection_info_cache_key, connection_info_json
-from customers.validators import validate_customer_code
+from customers.validators import is_customer_code
 from zwadmin.api import MachineContentNegotiation, UTF8JSONRenderer
 
 from .throttles import UnknownCodeLookupThrottle
@@ -44,31 +44,22 @@ class CustomerInfoView(MachineAPIView):
 
         throttle = UnknownCodeLookupThrottle()
         throttle_key = throttle.get_cache_key(request, self)
+        info_key = connection_info_cache_key(code) if is_customer_code(code) else None
         # One cache round trip answers both "is this address blocked" and "what is this code".
-        cached = throttle.cache.get_many([throttle_key, connection_info_cache_key(code)])
+        cached = throttle.cache.get_many([throttle_key, info_key] if info_key else [throttle_key])
         if throttle.is_exhausted(cached.get(throttle_key)):
             raise exceptions.Throttled(wait=throttle.wait())
 
-        payload = self._known_payload(code, cached.get(connection_info_cache_key(code)))
-        if payload is not None:
-            return HttpResponse(payload, content_type="application/json; charset=utf-8")
+        if info_key:
+            payload = cached.get(info_key)
+            payload = connection_info_json(code=code) if payload is None else payload or None
+            if payload is not None:
+                return HttpResponse(payload, content_type="application/json; charset=utf-8")
 
         if not throttle.record_unknown_code(request, self, code):
             raise exceptions.Throttled(wait=throttle.wait())
-        return Response(
-            {"detail": _("No customer has this code."), "errors": {"code": [_("No customer has this code.")]}},
-            status=HTTPStatus.NOT_FOUND,
-        )
+        message = _("No customer has this code.")
+        return Response({"detail": message, "errors": {"code": [message]}}, status=HTTPStatus.NOT_FOUND)
 
     def post(self, request):
         return self.get(request)
-
-    @staticmethod
-    def _known_payload(code: str, cached: bytes | None) -> bytes | None:
-        if cached is not None:
-            return cached or None
-        try:
-            validate_customer_code(code)
-        except Exception:  # a malformed code cannot be in the registry; spare the database
-            return None
-        return connection_info_json(code=code)

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
             name='Customer',
             fields=[
                 ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='customer id')),
-                ('code', models.CharField(error_messages={'unique': 'A customer with this code already exists.'}, help_text='4 to 12 digits, e.g. 0513001. IM clients know only this.', max_length=12, unique=True, validators=[django.core.validators.RegexValidator('^[0-9]{4,12}$', 'A customer code is 4 to 12 digits, e.g. 0513001.')], verbose_name='customer code')),
+                ('code', models.CharField(error_messages={'unique': 'A customer with this code already exists.'}, help_text='4 to 12 digits, e.g. 0513001. IM clients know only this.', max_length=12, unique=True, validators=[django.core.validators.RegexValidator('\\A[0-9]{4,12}\\Z', 'A customer code is 4 to 12 digits, e.g. 0513001.')], verbose_name='customer code')),
                 ('name', models.CharField(max_length=100, verbose_name='customer name')),
                 ('mac', models.CharField(blank=True, help_text="MAC address of the customer's IM server, e.g. 56:E8:F6:23:EF.", max_length=23, validators=[customers.validators.validate_mac], verbose_name='licensed MAC')),
                 ('tcphost', models.CharField(blank=True, help_text='Public IP or host name of the TCP_Server.', max_length=253, validators=[customers.validators.validate_host], verbose_name='TCP server host')),
@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'customers',
                 'ordering': ['code'],
                 'indexes': [models.Index(fields=['timeout'], name='customer_timeout_idx'), models.Index(fields=['server'], name='customer_server_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('code__regex', '^[0-9]{4,12}$')), name='customer_code_digits'), models.CheckConstraint(condition=models.Q(('tcpport__isnull', True), ('tcpport__range', (1, 65535)), _connector='OR'), name='customer_tcpport_range'), models.CheckConstraint(condition=models.Q(('webport__isnull', True), ('webport__range', (1, 65535)), _connector='OR'), name='customer_webport_range'), models.CheckConstraint(condition=models.Q(('fileport__isnull', True), ('fileport__range', (1, 65535)), _connector='OR'), name='customer_fileport_range')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('code__regex', '\\A[0-9]{4,12}\\Z')), name='customer_code_digits'), models.CheckConstraint(condition=models.Q(('tcpport__isnull', True), ('tcpport__range', (1, 65535)), _connector='OR'), name='customer_tcpport_range'), models.CheckConstraint(condition=models.Q(('webport__isnull', True), ('webport__range', (1, 65535)), _connector='OR'), name='customer_webport_range'), models.CheckConstraint(condition=models.Q(('fileport__isnull', True), ('fileport__range', (1, 65535)), _connector='OR'), name='customer_fileport_range')],
             },
         ),
     ]

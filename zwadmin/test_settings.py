@@ -1,0 +1,15 @@
+"""Settings for the test suite: production settings with a throwaway key and a fast password hasher.
+
+DATABASE_URL and REDIS_URL still choose the database and cache, so the same suite
+runs on SQLite and on PostgreSQL with Redis.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "*")
+
+from .settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
