@@ -1,6 +1,7 @@
 import datetime
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -126,7 +127,10 @@ class Customer(models.Model):
 
     def clean(self):
         if self.mac:
-            self.mac = normalize_mac(self.mac)
+            try:
+                self.mac = normalize_mac(self.mac)
+            except ValidationError:
+                pass  # the field's own validator has already reported it under "mac"
 
     @property
     def is_removed(self) -> bool:

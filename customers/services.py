@@ -7,7 +7,8 @@ for every code the write touched.
 
 from typing import Any
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import Customer
@@ -34,6 +35,18 @@ def _refresh_lookup_after_commit(*codes: str) -> None:
     transaction.on_commit(lambda: connection_info_refresh(*codes))
 
 
+def _save(customer: Customer, **options: Any) -> None:
+    """Save a validated customer; a code taken by a concurrent write since ``full_clean`` is still a field error."""
+    try:
+        with transaction.atomic():
+            customer.save(**options)
+    except IntegrityError:
+        if Customer.objects.filter(code=customer.code).exclude(pk=customer.pk).exists():
+            message = Customer._meta.get_field("code").error_messages["unique"]
+            raise ValidationError({"code": [ValidationError(message, code="unique")]}) from None
+        raise
+
+
 @transaction.atomic
 def customer_create(*, code: str, name: str, **details: Any) -> Customer:
     unknown = set(details) - set(EDITABLE_FIELDS)
@@ -41,7 +54,7 @@ def customer_create(*, code: str, name: str, **details: Any) -> Customer:
         raise TypeError(f"customer_create() got unexpected fields: {', '.join(sorted(unknown))}")
     customer = Customer(code=code, name=name, **details)
     customer.full_clean()
-    customer.save(force_insert=True)
+    _save(customer, force_insert=True)
     _refresh_lookup_after_commit(customer.code)
     return customer
 
@@ -56,7 +69,7 @@ def customer_update(*, customer: Customer, data: dict[str, Any]) -> Customer:
     for field, value in data.items():
         setattr(customer, field, value)
     customer.full_clean()
-    customer.save()
+    _save(customer)
     _refresh_lookup_after_commit(stored_code, customer.code)
     return customer
 

@@ -24,17 +24,23 @@ def is_customer_code(value: str) -> bool:
     return bool(_CODE.match(value))
 
 
-_MAC_GROUPS = re.compile(r"^[0-9A-F]{2}([:-][0-9A-F]{2}){4,7}$")
-_MAC_BARE = re.compile(r"^(?:[0-9A-F]{2}){5,8}$")
+# \A…\Z, never ^…$: "$" also matches before a trailing newline.
+_MAC_GROUPS = re.compile(r"\A[0-9A-F]{2}([:-])[0-9A-F]{2}(?:\1[0-9A-F]{2}){3,6}\Z")  # one separator throughout
+_MAC_BARE = re.compile(r"\A(?:[0-9A-F]{2}){5,8}\Z")
 
-_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_HOST_LABEL = re.compile(r"\A(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 
-validate_phone = RegexValidator(r"^[0-9+()#\- ]{3,32}$", _("A phone number is 3 to 32 digits, spaces and + - ( ) #."))
+validate_phone = RegexValidator(
+    r"\A(?=(?:[^0-9]*[0-9]){3})[0-9+()#\- ]{3,32}\Z",  # at least three digits
+    _("A phone number is 3 to 32 digits, spaces and + - ( ) #."),
+)
 
 
 def normalize_mac(value: str) -> str:
     """Upper case, ``:``-separated; raises ValidationError for anything that is not a MAC."""
-    text = (value or "").strip().upper()
+    text = (value or "").strip()
+    # ASCII first: "\ufb00".upper() is "FF".
+    text = text.upper() if text.isascii() else ""
     if _MAC_BARE.match(text):
         return ":".join(text[i : i + 2] for i in range(0, len(text), 2))
     if _MAC_GROUPS.match(text):
@@ -63,4 +69,6 @@ def validate_host(value: str) -> None:
         or not all(_HOST_LABEL.match(label) for label in labels)
         or labels[-1].isdigit()  # "61.155.85" is a broken IP, not a name
     ):
-        raise ValidationError(_("Enter an IP address or a host name, e.g. 61.155.85.77 or im.example.com."))
+        raise ValidationError(
+            _("Enter an IP address or a host name, e.g. 61.155.85.77 or im.example.com."), code="invalid_host"
+        )

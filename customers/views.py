@@ -16,9 +16,9 @@ from .serializers import CustomerAddSerializer, CustomerRemoveSerializer, Custom
 
 
 class CustomerListView(generics.ListAPIView):
-    """``GET /customer/list``: the registry, paginated; removed customers are not listed."""
+    """``GET /customer/list``: the registry and each server's latest status, paginated; removed customers are hidden."""
 
-    queryset = Customer.objects.active()
+    queryset = Customer.objects.active().select_related("server_status")
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilterSet
     search_fields = ("code", "name", "contact", "ctel", "server")

@@ -3,7 +3,7 @@
 The error shape lives in ``zwadmin.exception_handlers``.
 """
 
-from rest_framework import pagination, permissions, renderers
+from rest_framework import exceptions, pagination, permissions, renderers
 from rest_framework.negotiation import DefaultContentNegotiation
 
 
@@ -21,7 +21,12 @@ class MachineContentNegotiation(DefaultContentNegotiation):
 
 
 class StaffModelPermissions(permissions.DjangoModelPermissions):
-    """Staff only, with Django's model permissions — including *view* for reads."""
+    """Staff only, with Django's model permissions — including *view* for reads.
+
+    A method the endpoint does not offer is a 405 for staff, not a 403: DRF checks permissions
+    before it looks for the handler, so a script holding only *delete* would otherwise be told
+    403 for ``GET /customer/remove``.
+    """
 
     perms_map = {
         **permissions.DjangoModelPermissions.perms_map,
@@ -33,6 +38,8 @@ class StaffModelPermissions(permissions.DjangoModelPermissions):
         user = request.user
         if not (user and user.is_authenticated and user.is_staff):
             return False
+        if request.method not in view.allowed_methods:
+            raise exceptions.MethodNotAllowed(request.method)
         return super().has_permission(request, view)
 
 

@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
                 ('fileport', models.PositiveIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(65535)], verbose_name='file server port')),
                 ('timeout', models.DateField(blank=True, null=True, verbose_name='licence expiry')),
                 ('contact', models.CharField(blank=True, max_length=50, verbose_name='contact person')),
-                ('ctel', models.CharField(blank=True, max_length=32, validators=[django.core.validators.RegexValidator('^[0-9+()#\\- ]{3,32}$', 'A phone number is 3 to 32 digits, spaces and + - ( ) #.')], verbose_name='contact phone')),
+                ('ctel', models.CharField(blank=True, max_length=32, validators=[django.core.validators.RegexValidator('\\A(?=(?:[^0-9]*[0-9]){3})[0-9+()#\\- ]{3,32}\\Z', 'A phone number is 3 to 32 digits, spaces and + - ( ) #.')], verbose_name='contact phone')),
                 ('server', models.CharField(blank=True, help_text='Our engineer responsible for this customer.', max_length=50, verbose_name='service engineer')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
