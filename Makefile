@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint fmt check clean
+.PHONY: install run serve test lint fmt check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,21 @@ run: install
 	env -u DATABASE_URL -u REDIS_URL DJANGO_DEBUG=1 $(BIN)/python manage.py load_demo
 	env -u DATABASE_URL -u REDIS_URL DJANGO_DEBUG=1 $(BIN)/python manage.py demo_admin
 	env -u DATABASE_URL -u REDIS_URL DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# The production stack on http://127.0.0.1:8000 (PORT): production settings, collectstatic, gunicorn with
+# gunicorn.conf.py. SQLite unless DATABASE_URL is set; a throwaway secret key unless DJANGO_SECRET_KEY is set.
+# Plain HTTP on localhost, so the HTTPS redirect and Secure cookies are off unless set (README "Production").
+serve: install
+	@set -e; unset DJANGO_DEBUG; \
+	export DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}"; \
+	export DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-localhost,127.0.0.1,[::1]}"; \
+	export DJANGO_NUM_PROXIES="$${DJANGO_NUM_PROXIES:-0}"; \
+	export DJANGO_SECURE_SSL_REDIRECT="$${DJANGO_SECURE_SSL_REDIRECT:-0}"; \
+	export DJANGO_SECURE_COOKIES="$${DJANGO_SECURE_COOKIES:-0}"; \
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0; \
+	$(BIN)/python manage.py migrate --no-input; \
+	echo "Serving on http://127.0.0.1:$${PORT:-8000}/ (health: /healthz); a console login: DJANGO_DEBUG=1 .venv/bin/python manage.py demo_admin"; \
+	exec $(BIN)/gunicorn --config gunicorn.conf.py zwadmin.wsgi
 
 # The whole suite; on PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set.
 test: install

@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from .validators import (
     CODE_PATTERN,
@@ -102,6 +103,9 @@ class Customer(models.Model):
     removed_at = models.DateTimeField(_("removed"), null=True, blank=True, editable=False)
 
     objects = CustomerQuerySet.as_manager()
+    # The audit trail: every save (add, edit, removal, restore) stores the row as it then was, with who
+    # and when. updated_at is left out: history_date says when, and a diff should list only real changes.
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("customer")

@@ -2,11 +2,15 @@
 
 Each function validates with the model's own rules (``full_clean``), writes in
 one transaction and, once it has committed, refreshes the client lookup cache
-for every code the write touched.
+for every code the write touched. Every save leaves a record in the customer's
+audit trail (``Customer.history``); ``by`` names the user it is recorded under.
+Without ``by`` it is the user of the console request being served
+(``HistoryRequestMiddleware``), or nobody (commands).
 """
 
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -31,6 +35,12 @@ EDITABLE_FIELDS = (
 )
 
 
+def _record_by(customer: Customer, by: AbstractBaseUser | AnonymousUser | None) -> None:
+    """Name the user the audit trail records for the next save of ``customer``."""
+    if by is not None and by.is_authenticated:
+        customer._history_user = by
+
+
 def _refresh_lookup_after_commit(*codes: str) -> None:
     transaction.on_commit(lambda: connection_info_refresh(*codes))
 
@@ -48,19 +58,20 @@ def _save(customer: Customer, **options: Any) -> None:
 
 
 @transaction.atomic
-def customer_create(*, code: str, name: str, **details: Any) -> Customer:
+def customer_create(*, code: str, name: str, by: AbstractBaseUser | None = None, **details: Any) -> Customer:
     unknown = set(details) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"customer_create() got unexpected fields: {', '.join(sorted(unknown))}")
     customer = Customer(code=code, name=name, **details)
     customer.full_clean()
+    _record_by(customer, by)
     _save(customer, force_insert=True)
     _refresh_lookup_after_commit(customer.code)
     return customer
 
 
 @transaction.atomic
-def customer_update(*, customer: Customer, data: dict[str, Any]) -> Customer:
+def customer_update(*, customer: Customer, data: dict[str, Any], by: AbstractBaseUser | None = None) -> Customer:
     """Apply ``data`` (a subset of the editable fields) to ``customer`` and save it."""
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
@@ -69,26 +80,29 @@ def customer_update(*, customer: Customer, data: dict[str, Any]) -> Customer:
     for field, value in data.items():
         setattr(customer, field, value)
     customer.full_clean()
+    _record_by(customer, by)
     _save(customer)
     _refresh_lookup_after_commit(stored_code, customer.code)
     return customer
 
 
 @transaction.atomic
-def customer_remove(*, customer: Customer) -> Customer:
+def customer_remove(*, customer: Customer, by: AbstractBaseUser | None = None) -> Customer:
     """Take the customer out of the registry: lookups answer 404 and its reports are refused."""
     if customer.removed_at is None:
         customer.removed_at = timezone.now()
+        _record_by(customer, by)
         customer.save(update_fields=["removed_at", "updated_at"])
     _refresh_lookup_after_commit(customer.code)
     return customer
 
 
 @transaction.atomic
-def customer_restore(*, customer: Customer) -> Customer:
+def customer_restore(*, customer: Customer, by: AbstractBaseUser | None = None) -> Customer:
     """Put a removed customer back in the registry, history intact."""
     if customer.removed_at is not None:
         customer.removed_at = None
+        _record_by(customer, by)
         customer.save(update_fields=["removed_at", "updated_at"])
     _refresh_lookup_after_commit(customer.code)
     return customer

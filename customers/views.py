@@ -34,7 +34,7 @@ class CustomerAddView(APIView):
     def post(self, request):
         serializer = CustomerAddSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        customer = services.customer_create(**serializer.validated_data)
+        customer = services.customer_create(**serializer.validated_data, by=request.user)
         return Response(CustomerSerializer(customer).data, status=HTTPStatus.CREATED)
 
 
@@ -55,5 +55,5 @@ class CustomerRemoveView(APIView):
         if customer is None:
             message = _("No customer in the registry has this id.")
             return Response({"detail": message, "errors": {"id": [message]}}, status=HTTPStatus.NOT_FOUND)
-        services.customer_remove(customer=customer)
+        services.customer_remove(customer=customer, by=request.user)
         return Response({"status": "ok", "id": str(customer.id), "removed_at": customer.removed_at})

@@ -1,17 +1,30 @@
-"""Endpoints that machines call: IM clients (lookup) and deployed IM servers (commits)."""
+"""Endpoints that machines call: IM clients (lookup) and deployed IM servers (commits); and the staff's
+per-customer user and group lists."""
 
 from http import HTTPStatus
 
-from django.http import HttpResponse
+import orjson
+from django.db.models import CharField, Value
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, permissions
+from rest_framework import exceptions, generics, permissions
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from customers.models import Customer
 from customers.selectors import connection_info_cache_key, connection_info_json
 from customers.validators import is_customer_code
 from zwadmin.api import MachineContentNegotiation, UTF8JSONRenderer
 
+from . import services
+from .filters import ImGroupFilterSet, ImUserFilterSet
+from .ingest_parsing import InvalidJSON, InvalidJSONBody, client_address, commit_parameters, load_json
+from .models import ImGroup, ImUser
+from .records import clean_server_report
+from .renderers import CSVRenderer
+from .serializers import ImGroupSerializer, ImUserSerializer
 from .throttles import UnknownCodeLookupThrottle
 
 
@@ -63,3 +76,166 @@ class CustomerInfoView(MachineAPIView):
 
     def post(self, request):
         return self.get(request)
+
+
+class PerCustomerListView(generics.ListAPIView):
+    """One customer's list (the document's 用户列表 / 群组列表), ``?code=`` naming the customer.
+
+    ``?format=csv`` (or ``Accept: text/csv``) streams every filtered row in the requested
+    order, not one page. Errors stay JSON whatever the format.
+    """
+
+    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
+    export_name = ""  # the CSV file is <export_name>-<code>-<date>.csv
+    customer: Customer | None = None
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.customer is None:
+            # The permission check asks for the queryset (for its model) before list() looks up the customer.
+            return queryset.none()
+        # Every row has the same customer: annotate its code rather than join the customer table.
+        return queryset.filter(customer=self.customer).annotate(code=Value(self.customer.code, CharField()))
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        # A unique tie-breaker, so that the pages of ``?ordering=-fmsgs`` neither repeat nor skip rows.
+        return queryset.order_by(*queryset.query.order_by, "pk")
+
+    def list(self, request, *args, **kwargs):
+        code = request.query_params.get("code", "").strip()
+        if not code:
+            raise exceptions.ValidationError({"code": [_("This field is required.")]})
+        self.customer = Customer.objects.active().filter(code=code).first() if is_customer_code(code) else None
+        if self.customer is None:
+            message = _("No customer has this code.")
+            return Response({"detail": message, "errors": {"code": [message]}}, status=HTTPStatus.NOT_FOUND)
+
+        queryset = self.filter_queryset(self.get_queryset())
+        if isinstance(request.accepted_renderer, CSVRenderer):
+            return self.export_csv(queryset, request.accepted_renderer)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def export_csv(self, queryset, renderer: CSVRenderer) -> StreamingHttpResponse:
+        fields = self.get_serializer_class().Meta.fields
+        rows = queryset.values_list(*fields).iterator(chunk_size=2000)
+        response = StreamingHttpResponse(renderer.stream(fields, rows), content_type="text/csv; charset=utf-8")
+        filename = f"{self.export_name}-{self.customer.code}-{timezone.localdate():%Y-%m-%d}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response) and isinstance(response.accepted_renderer, CSVRenderer):
+            # Only the export itself is CSV: errors keep the one JSON shape (PROTOCOL.md).
+            response.accepted_renderer = UTF8JSONRenderer()
+            response.accepted_media_type = UTF8JSONRenderer.media_type
+        return response
+
+
+class ImUserListView(PerCustomerListView):
+    """``GET /user/list?code=``: the IM users of one customer and their usage figures."""
+
+    queryset = ImUser.objects.all()
+    serializer_class = ImUserSerializer
+    filterset_class = ImUserFilterSet
+    search_fields = ("nickname", "uuid")
+    ordering_fields = ("uuid", "nickname", *ImUser.FIGURES, "first_reported_at", "last_reported_at")
+    ordering = ("uuid",)
+    export_name = "users"
+
+
+class ImGroupListView(PerCustomerListView):
+    """``GET /group/list?code=``: the IM groups of one customer and their figures."""
+
+    queryset = ImGroup.objects.all()
+    serializer_class = ImGroupSerializer
+    filterset_class = ImGroupFilterSet
+    search_fields = ("name", "gid", "creatername")
+    ordering_fields = (
+        "gid",
+        "name",
+        "createrid",
+        "creatername",
+        *ImGroup.FIGURES,
+        "ctime",
+        "first_reported_at",
+        "last_reported_at",
+    )
+    ordering = ("gid",)
+    export_name = "groups"
+
+
+class ServerCommitView(MachineAPIView):
+    """``GET|POST /api/server/commit``: a deployed server reports its status (PROTOCOL.md, "Server interface").
+
+    → ``200 {"status": "ok"}``. A bad value → 400 naming the field. An unknown code → 404, the sighting
+    recorded. A customer removed from the registry → 403 naming ``code``: the code is known but its reports
+    are refused; not 410, whose "gone for good" the console's restore would contradict.
+    """
+
+    http_method_names = ["get", "post", "options"]  # not HEAD: a probe must not store a report
+
+    def get(self, request):
+        report = clean_server_report(commit_parameters(request))
+        try:
+            services.server_report_commit(**report, sender_address=client_address(request))
+        except services.UnknownCustomer:
+            return self.code_error(HTTPStatus.NOT_FOUND, _("No customer has this code."))
+        except services.RemovedCustomer:
+            return self.code_error(HTTPStatus.FORBIDDEN, _("This customer has been removed from the registry."))
+        return Response({"status": "ok"})
+
+    def post(self, request):
+        return self.get(request)
+
+    @staticmethod
+    def code_error(status: HTTPStatus, message: str) -> Response:
+        return Response({"detail": message, "errors": {"code": [message]}}, status=status)
+
+
+class BatchCommitView(MachineAPIView):
+    """A ``data`` batch commit: ``data`` is a JSON array (in the query string, a form or multipart field,
+    a JSON body's ``data`` as an array or as a JSON string, or a bare JSON array body).
+
+    → ``200 {"status": "ok", "accepted": N, "rejected": [{"index": i, "errors": {...}}]}``: bad records are
+    rejected alone. ``data`` missing, not JSON or not an array → 400 naming ``data``, nothing stored.
+    """
+
+    http_method_names = ["get", "post", "options"]  # not HEAD: a probe must not store a batch
+    commit = None  # the service: staticmethod(services.<entity>_batch_commit)
+
+    def get(self, request):
+        try:
+            data = commit_parameters(request).get("data")
+        except InvalidJSONBody as error:
+            raise exceptions.ValidationError({"data": [str(error.detail)]}) from error
+        if data is None or data == "":
+            raise exceptions.ValidationError({"data": [_("This field is required.")]})
+        if isinstance(data, str):
+            try:
+                data = load_json(data)
+            except InvalidJSON as error:
+                raise exceptions.ValidationError({"data": [_("Enter valid JSON.")]}) from error
+        if not isinstance(data, list):
+            raise exceptions.ValidationError({"data": [_("Enter a JSON array of records.")]})
+        result = self.commit(records=data, sender_address=client_address(request))
+        payload = {"status": "ok", "accepted": result.accepted, "rejected": result.rejected}
+        # orjson: the rejections of a 50,000-record batch serialise in milliseconds.
+        return HttpResponse(orjson.dumps(payload), content_type="application/json; charset=utf-8")
+
+    def post(self, request):
+        return self.get(request)
+
+
+class ImUserCommitView(BatchCommitView):
+    """``GET|POST /api/user/commit``: per-user figures, upserted by (customer, uuid)."""
+
+    commit = staticmethod(services.user_batch_commit)
+
+
+class ImGroupCommitView(BatchCommitView):
+    """``GET|POST /api/group/commit``: per-group figures, upserted by (customer, gid)."""
+
+    commit = staticmethod(services.group_batch_commit)

@@ -4,6 +4,7 @@ With nothing set, the console runs in debug mode on an SQLite file at the
 project root with a local-memory cache: the embedded default for a first run.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -41,6 +42,7 @@ DJANGO_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",  # the console's "3 小时前" relative times
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
 ]
@@ -48,8 +50,13 @@ THIRD_PARTY_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
+    "axes",
+    "rangefilter",  # date-range list filters in the console
+    "simple_history",  # the customers' audit trail: who changed what, old → new
+    "import_export",  # CSV and Excel export of the console's lists (export only)
 ]
 LOCAL_APPS = [
+    "zwadmin",
     "customers",
     "telemetry",
 ]
@@ -63,8 +70,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Audit trail: records the console's user with each change (the API's services are told who, too).
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a lockout noted by the authentication backend into a 429; one getattr per request.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "zwadmin.urls"
@@ -123,7 +134,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -177,3 +188,92 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# ---------------------------------------------------------------------------
+# Production and security (README "Production")
+# ---------------------------------------------------------------------------
+# Every default below is the production one; DJANGO_DEBUG=1 (development only) relaxes those that need HTTPS.
+# `manage.py check --deploy` is clean once DJANGO_SECRET_KEY (50+ random characters), DJANGO_ALLOWED_HOSTS
+# and DJANGO_NUM_PROXIES are set.
+#
+# HTTPS redirect for people, never for machines. Deployed IM servers and clients call fixed http:// URLs and
+# cannot change: a redirect loses a POST body (PROTOCOL.md, "General"), and old clients do not follow one. So
+# the console redirects to HTTPS and the machine paths are exempt: the lookup and commits (api/), the staff
+# scripts' management interface (customer/, user/list, group/list) and load balancers' health probes.
+# On an exempt path over plain HTTP no session is exposed (session and CSRF cookies are Secure: browsers
+# never send them over HTTP), but a script's token is: staff scripts must use https://.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^api/", r"^customer/", r"^user/list", r"^group/list", r"^healthz"]
+# nginx terminates TLS and says so in X-Forwarded-Proto (deploy/nginx.conf), overwriting whatever the client
+# sent. gunicorn must therefore be reachable from nginx only, or a client could claim HTTPS itself.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+# HSTS for the console's host name (browsers only; IM clients ignore it). One year once it is known to work.
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+# includeSubDomains and preload reach beyond this console (every host of the domain, for months, in every
+# browser): a decision for whoever owns the domain, off unless asked for. Their check --deploy warnings
+# are silenced while they are off, because leaving them off is that decision.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD")
+SILENCED_SYSTEM_CHECKS = [
+    *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+    *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+]
+
+# A database or Redis that stops answering must fail a request in seconds, not hang every worker.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+if REDIS_URL:
+    CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": 2, "socket_timeout": 2}
+
+# Admin login lockout (django-axes): only the console's login form is watched (the lookup and the commits
+# never authenticate), failures are counted in the database, so every node sees them. A username is locked
+# from one client address after ZWADMIN_LOGIN_FAILURE_LIMIT failures, for ZWADMIN_LOGIN_LOCKOUT_MINUTES;
+# per (username, address), so an attacker cannot lock a colleague out from elsewhere. Unlock early with
+# `manage.py axes_reset_username <name>`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = int(os.environ.get("ZWADMIN_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(os.environ.get("ZWADMIN_LOGIN_LOCKOUT_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The client address as NUM_PROXIES defines it; X-Forwarded-For is not trusted when NUM_PROXIES is unset.
+AXES_CLIENT_IP_CALLABLE = "zwadmin.security.client_ip"
+
+# Request logging: gunicorn writes one JSON line per request (gunicorn.conf.py), outside Django, so Django's
+# own "Not Found: /api/customer/info" warnings would only repeat it on the hottest path; keep its errors.
+LOGGING["loggers"]["django.request"] = {"level": "ERROR"}
+
+# Report history older than this is pruned by `manage.py prune_reports` (run it daily).
+TELEMETRY_REPORT_RETENTION_DAYS = int(os.environ.get("ZWADMIN_REPORT_RETENTION_DAYS", "400"))
+
+# ---------------------------------------------------------------------------
+# Fleet dashboard (admin index, customer changelist)
+# ---------------------------------------------------------------------------
+# A customer whose server's last report is older than this is "silent" (reported within it: "live").
+TELEMETRY_SILENT_AFTER_HOURS = int(os.environ.get("ZWADMIN_SILENT_AFTER_HOURS", "48"))
+
+# ---------------------------------------------------------------------------
+# Telemetry ingestion (/api/server|user|group/commit)
+# ---------------------------------------------------------------------------
+# A batch of 50,000 users is about 9 MB of JSON (13 MB form-encoded): bodies up to this size are read,
+# larger ones get a 413 before a byte is read. Django's own cap must let them through; the commit
+# endpoints parse the raw body themselves, so DATA_UPLOAD_MAX_NUMBER_FIELDS does not apply to them.
+# nginx's client_max_body_size (deploy/nginx) must allow as much; gunicorn.conf.py lets 64 KB GET
+# query strings through.
+TELEMETRY_MAX_BODY_BYTES = int(os.environ.get("ZWADMIN_TELEMETRY_MAX_BODY_BYTES", str(32 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = TELEMETRY_MAX_BODY_BYTES
+# How many unregistered codes are remembered; beyond it new codes are only logged.
+TELEMETRY_MAX_UNREGISTERED = int(os.environ.get("ZWADMIN_TELEMETRY_MAX_UNREGISTERED", "10000"))
+
+# ---------------------------------------------------------------------------
+# Audit trail (django-simple-history) and exports (django-import-export)
+# ---------------------------------------------------------------------------
+# The history is a record, not an editor: its pages show who changed what (old → new), with no revert button.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+# Exporting a list is reading it: whoever may view a model may export it. Nothing is ever imported.
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"

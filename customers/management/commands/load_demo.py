@@ -1,19 +1,103 @@
 import datetime
+import random
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer
 from customers.selectors import connection_info_refresh
+from telemetry.models import ImGroup, ImUser, ServerReport, ServerStatus, UnregisteredServer
 
 DEMO_FIXTURE = settings.BASE_DIR / "fixtures" / "demo_customers.json"
 EXPIRING_DEMO_CODE = "0571005"
 
+HISTORY_DAYS = 90
+REPORT_EVERY = datetime.timedelta(hours=3)
+SILENT_FOR = datetime.timedelta(days=5)
+
+
+@dataclass(frozen=True)
+class DemoServer:
+    """How one demo customer's server behaves: what the fleet dashboard should show about it."""
+
+    users: int  # user count 90 days ago; it grows a little
+    lan_ip: str
+    sender: str
+    last_report_ago: datetime.timedelta | None = datetime.timedelta(minutes=20)  # None: never reported
+    other_mac: str = ""  # reports a MAC the customer is not licensed for
+    renewed_by_days: int = 0  # reports a licence expiry the registry has not caught up with
+
+
+# By code (fixtures/demo_customers.json). Live unless said otherwise; the fixture itself has an expired licence
+# (0513001, 0210042) and load_demo keeps one expiring within 30 days (EXPIRING_DEMO_CODE).
+DEMO_SERVERS = {
+    "0513001": DemoServer(users=178, lan_ip="192.168.0.7", sender="61.155.85.77"),
+    "0512003": DemoServer(
+        users=860, lan_ip="10.10.1.20", sender="58.210.98.34", last_report_ago=SILENT_FOR + datetime.timedelta(hours=3)
+    ),
+    "0250017": DemoServer(
+        users=1240,
+        lan_ip="172.16.3.18",
+        sender="221.226.3.18",
+        last_report_ago=datetime.timedelta(minutes=7),
+        other_mac="3C:52:82:1D:09:B0",
+    ),
+    "0210042": DemoServer(
+        users=96,
+        lan_ip="192.168.1.10",
+        sender="101.89.42.7",
+        last_report_ago=datetime.timedelta(hours=2, minutes=40),
+        renewed_by_days=365,
+    ),
+    EXPIRING_DEMO_CODE: DemoServer(
+        users=320, lan_ip="192.168.8.2", sender="115.236.21.5", last_report_ago=datetime.timedelta(hours=1)
+    ),
+    "0100008": DemoServer(users=40, lan_ip="192.168.2.2", sender="123.57.10.8", last_report_ago=None),
+    "0755021": DemoServer(users=450, lan_ip="10.0.0.5", sender="183.14.20.61", last_report_ago=SILENT_FOR),
+}
+
+DEMO_UNREGISTERED = {
+    "code": "0531888",
+    "name": "济南泉城热力",
+    "mac": "B4:2E:99:5A:1C:07",
+    "ip": "10.0.8.15",
+    "count": 64,
+    "sender_address": "112.230.14.9",
+}
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN_NAMES = [
+    "伟",
+    "芳",
+    "娜",
+    "秀英",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+]
+GROUPS = ["办公室", "技术部", "财务部", "市场部", "项目一组", "客服中心", "行政后勤"]
+
 
 class Command(BaseCommand):
-    help = "Load the demo customers (fixtures/demo_customers.json); safe to run again."
+    help = (
+        "Load the demo customers (fixtures/demo_customers.json) and 90 days of demo telemetry relative to now; "
+        "safe to run again (the demo customers' telemetry is replaced)."
+    )
 
     def handle(self, *args, **options):
         call_command("loaddata", DEMO_FIXTURE, verbosity=0)
@@ -21,5 +105,138 @@ class Command(BaseCommand):
         Customer.objects.filter(code=EXPIRING_DEMO_CODE).update(
             timeout=timezone.localdate() + datetime.timedelta(days=14)
         )
+        reports = load_demo_telemetry(now=timezone.now())
         connection_info_refresh(*Customer.objects.values_list("code", flat=True))
-        self.stdout.write(self.style.SUCCESS(f"Loaded {Customer.objects.count()} demo customers."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Loaded {Customer.objects.count()} demo customers and {reports} demo server reports "
+                f"over {HISTORY_DAYS} days."
+            )
+        )
+
+
+@transaction.atomic
+def load_demo_telemetry(*, now: datetime.datetime) -> int:
+    """Replace the demo customers' telemetry with a fresh history ending at ``now``; returns the reports made.
+
+    Deterministic for a given ``now`` (each customer's own seeded random numbers), so running it twice
+    leaves the same counts. A few silent servers, one never reported, one MAC and one licence expiry that
+    differ from the registry, and one unregistered server: every figure of the fleet dashboard has something.
+    """
+    customers = {customer.code: customer for customer in Customer.objects.filter(code__in=DEMO_SERVERS)}
+    for model in (ServerReport, ServerStatus, ImUser, ImGroup):
+        model.objects.filter(customer__in=customers.values()).delete()
+    UnregisteredServer.objects.filter(code=DEMO_UNREGISTERED["code"]).delete()
+
+    reports, statuses, users, groups = [], [], [], []
+    for code, customer in sorted(customers.items()):
+        server = DEMO_SERVERS[code]
+        if server.last_report_ago is None:
+            continue
+        rng = random.Random(f"zwadmin-demo-{code}")
+        history = _server_history(customer, server, rng, now)
+        reports.extend(history)
+        latest = history[-1]
+        statuses.append(
+            ServerStatus(
+                customer=customer,
+                **{field: getattr(latest, field) for field in _SERVER_FIELDS},
+                first_reported_at=history[0].reported_at,
+                reports=len(history),
+            )
+        )
+        users.extend(_users(customer, rng, latest.count, latest.reported_at))
+        groups.extend(_groups(customer, rng, latest.reported_at))
+
+    ServerReport.objects.bulk_create(reports, batch_size=2000)
+    ServerStatus.objects.bulk_create(statuses)
+    ImUser.objects.bulk_create(users, batch_size=2000)
+    ImGroup.objects.bulk_create(groups)
+    UnregisteredServer.objects.create(
+        **DEMO_UNREGISTERED,
+        first_seen_at=now - datetime.timedelta(days=12),
+        last_seen_at=now - datetime.timedelta(hours=2),
+        reports=12 * 8,
+    )
+    return len(reports)
+
+
+_SERVER_FIELDS = ("name", "mac", "ip", "timeout", "count", "updatetimes", "reported_at", "sender_address")
+
+
+def _server_history(customer, server: DemoServer, rng: random.Random, now) -> list[ServerReport]:
+    """A report every ``REPORT_EVERY`` from ``HISTORY_DAYS`` ago until the server's last report."""
+    last = now - server.last_report_ago
+    first = now - datetime.timedelta(days=HISTORY_DAYS)
+    steps = int((last - first) / REPORT_EVERY)
+    timeout = customer.timeout
+    if timeout and server.renewed_by_days:
+        timeout += datetime.timedelta(days=server.renewed_by_days)
+    users, updates = server.users, rng.randint(200, 2000)
+    history = []
+    for step in range(steps, -1, -1):
+        if rng.random() < 0.03 and step:  # now and then a report is lost on the way
+            continue
+        users = max(users + rng.choice((0,) * 12 + (1, 1, -1)), 1)
+        updates += rng.randint(0, 6)
+        history.append(
+            ServerReport(
+                customer=customer,
+                name=f"{customer.name}IM服务器",
+                mac=server.other_mac or customer.mac,
+                ip=server.lan_ip,
+                timeout=timeout,
+                count=users,
+                updatetimes=updates,
+                reported_at=last - step * REPORT_EVERY,
+                sender_address=server.sender,
+            )
+        )
+    return history
+
+
+def _users(customer, rng: random.Random, count: int, reported_at) -> list[ImUser]:
+    """A sample of the customer's users (at most 40): Chinese names, usage figures in proportion."""
+    users = []
+    for number in range(1, min(count, 40) + 1):
+        nickname = rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES)
+        pctimes, andtimes, iostimes = (rng.randint(0, 200_000) for _ in range(3))
+        users.append(
+            ImUser(
+                customer=customer,
+                uuid=f"{customer.code}-u{number:04d}",
+                nickname=nickname,
+                onlinetime=pctimes + andtimes + iostimes,
+                pctimes=pctimes,
+                andtimes=andtimes,
+                iostimes=iostimes,
+                fmsgs=rng.randint(0, 5_000),
+                tmsgs=rng.randint(0, 8_000),
+                first_reported_at=reported_at - datetime.timedelta(days=HISTORY_DAYS),
+                last_reported_at=reported_at,
+            )
+        )
+    return users
+
+
+def _groups(customer, rng: random.Random, reported_at) -> list[ImGroup]:
+    groups = []
+    for number, name in enumerate(rng.sample(GROUPS, 4), start=1):
+        creator = rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES)
+        groups.append(
+            ImGroup(
+                customer=customer,
+                gid=f"{customer.code}-g{number:03d}",
+                name=name,
+                createrid=f"{customer.code}-u{number:04d}",
+                creatername=creator,
+                ucount=rng.randint(3, 60),
+                msgcount=rng.randint(10, 20_000),
+                ctime=reported_at - datetime.timedelta(days=rng.randint(100, 900)),
+                fcount=rng.randint(0, 300),
+                ncount=rng.randint(0, 40),
+                first_reported_at=reported_at - datetime.timedelta(days=HISTORY_DAYS),
+                last_reported_at=reported_at,
+            )
+        )
+    return groups

@@ -1,0 +1,324 @@
+"""Every write of what deployed IM servers commit (PROTOCOL.md, "Server interface").
+
+One function per endpoint. Each validates (``telemetry.records``), then writes
+in one transaction with a fixed number of queries whatever the batch size: the
+batch's customer codes are looked up in one query and its rows upserted in one
+statement.
+
+Concurrent batches that overlap (two workers receiving the same server's
+retry, several servers of one customer) must never deadlock, so rows reach the
+database sorted by their key: every transaction then takes its row locks in
+the same order. On PostgreSQL the rows are ``COPY``-ed into a temporary table
+and upserted by one ``INSERT … SELECT … ORDER BY key ON CONFLICT DO UPDATE``
+(50,000 rows in well under a second); elsewhere (SQLite in development)
+``bulk_create(update_conflicts=True)`` does it in batches of the backend's
+parameter limit. On conflict the figures and ``last_reported_at`` are replaced,
+``first_reported_at`` is kept.
+"""
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from operator import itemgetter
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, models, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Customer
+
+from .models import ImGroup, ImUser, ServerReport, ServerStatus, UnregisteredServer
+from .records import GROUP_FIELDS, USER_FIELDS, Cleaner, validate_records
+
+logger = logging.getLogger(__name__)
+
+
+class UnknownCustomer(Exception):
+    """No registry customer has the reported code (the sighting has been recorded)."""
+
+
+class RemovedCustomer(Exception):
+    """The reported code belongs to a customer removed from the registry: its reports are refused."""
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    accepted: int
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _BatchKind:
+    model: type[models.Model]
+    key: str
+    fields: tuple[tuple[str, Cleaner], ...]  # code, key, then the stored values
+
+    @property
+    def value_names(self) -> list[str]:
+        return [name for name, _clean in self.fields[2:]]
+
+
+_USERS = _BatchKind(ImUser, "uuid", USER_FIELDS)
+_GROUPS = _BatchKind(ImGroup, "gid", GROUP_FIELDS)
+
+
+def server_report_commit(
+    *,
+    code: str,
+    name: str = "",
+    mac: str = "",
+    ip: str | None = None,
+    timeout: date | None = None,
+    count: int = 0,
+    updatetimes: int = 0,
+    sender_address: str | None = None,
+    now: datetime | None = None,
+) -> ServerReport:
+    """Store one cleaned server report as history and as the customer's latest status.
+
+    Raises :class:`UnknownCustomer` (after recording the sighting) or :class:`RemovedCustomer`.
+    A MAC or licence expiry that differs from the registry is stored as reported and logged;
+    ``ServerStatus.mac_mismatch``/``timeout_mismatch`` and ``selectors.customers_with_mismatch``
+    flag it.
+    """
+    now = now or timezone.now()
+    reported = {
+        "name": name,
+        "mac": mac,
+        "ip": ip,
+        "timeout": timeout,
+        "count": count,
+        "updatetimes": updatetimes,
+        "reported_at": now,
+        "sender_address": sender_address,
+    }
+    report = None
+    with transaction.atomic():
+        customer = Customer.objects.filter(code=code).only("id", "code", "mac", "timeout", "removed_at").first()
+        if customer is None:
+            _record_sightings(
+                [code],
+                sender_address=sender_address,
+                now=now,
+                details={"name": name, "mac": mac, "ip": ip, "count": count},
+            )
+        elif customer.removed_at is None:
+            report = ServerReport.objects.create(customer=customer, **reported)
+            _upsert_status(customer.pk, reported, now)
+    if customer is None:
+        logger.info("Server report for unknown code %s from %s", code, sender_address)
+        raise UnknownCustomer(code)
+    if report is None:
+        logger.info("Server report for removed customer %s from %s refused", code, sender_address)
+        raise RemovedCustomer(code)
+    if customer.mac and mac and mac != customer.mac:
+        logger.warning("Customer %s reports MAC %s; the registry licenses %s", code, mac, customer.mac)
+    if customer.timeout and timeout and timeout != customer.timeout:
+        logger.warning("Customer %s reports licence expiry %s; the registry says %s", code, timeout, customer.timeout)
+    return report
+
+
+def user_batch_commit(*, records: Any, sender_address: str | None = None, now: datetime | None = None) -> BatchResult:
+    """Upsert a ``/api/user/commit`` batch by (customer, uuid); bad records are rejected alone."""
+    return _batch_commit(_USERS, records, sender_address=sender_address, now=now)
+
+
+def group_batch_commit(*, records: Any, sender_address: str | None = None, now: datetime | None = None) -> BatchResult:
+    """Upsert a ``/api/group/commit`` batch by (customer, gid); bad records are rejected alone."""
+    return _batch_commit(_GROUPS, records, sender_address=sender_address, now=now)
+
+
+def _batch_commit(kind: _BatchKind, items: Any, *, sender_address: str | None, now: datetime | None) -> BatchResult:
+    if not isinstance(items, list):
+        raise ValidationError({"data": [_("Enter a JSON array of records.")]})
+    now = now or timezone.now()
+    # Checked before the transaction opens: 50,000 records are CPU work, not database work.
+    cleaned, rejected = validate_records(items, kind.fields)
+    codes = sorted({values[0] for _index, values in cleaned})
+    rows: dict[tuple[Any, str], tuple] = {}  # (customer id, key) -> values; a later record replaces an earlier one
+    unknown: set[str] = set()
+    with transaction.atomic():
+        customers = _customers_by_code(codes)
+        unknown_error = {"code": [_("No customer has this code.")]}
+        removed_error = {"code": [_("This customer has been removed from the registry.")]}
+        for index, values in cleaned:
+            found = customers.get(values[0])
+            if found is None:
+                unknown.add(values[0])
+                rejected.append({"index": index, "errors": unknown_error})
+            elif found[1] is not None:
+                rejected.append({"index": index, "errors": removed_error})
+            else:
+                rows[(found[0], values[1])] = values[2:]
+        if unknown:
+            _record_sightings(sorted(unknown), sender_address=sender_address, now=now)
+        if rows:
+            if connection.vendor == "postgresql":
+                _copy_upsert(kind, rows, now)
+            else:
+                _bulk_upsert(kind, rows, now)
+    rejected.sort(key=itemgetter("index"))
+    result = BatchResult(accepted=len(items) - len(rejected), rejected=rejected)
+    logger.info(
+        "%s batch from %s: %d accepted (%d rows), %d rejected%s",
+        kind.model._meta.model_name,
+        sender_address,
+        result.accepted,
+        len(rows),
+        len(rejected),
+        f", unknown codes {_some(sorted(unknown))}" if unknown else "",
+    )
+    return result
+
+
+def _some(codes: list[str], shown: int = 20) -> str:
+    """The first codes of a list for a log line (a junk batch may carry 50,000)."""
+    return ", ".join(codes[:shown]) + (f" and {len(codes) - shown} more" if len(codes) > shown else "")
+
+
+def _chunked(values: list) -> Iterator[list]:
+    """``values`` in pieces that fit one statement (SQLite: under 999 parameters; PostgreSQL: one piece)."""
+    size = connection.features.max_query_params
+    if size is not None:
+        size -= 20  # room for the statement's other parameters
+    if size is None or len(values) <= size:
+        yield values
+        return
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _customers_by_code(codes: list[str]) -> dict[str, tuple[Any, datetime | None]]:
+    """``{code: (customer id, removed_at)}`` for the codes the registry has, removed customers included."""
+    found: dict[str, tuple[Any, datetime | None]] = {}
+    for chunk in _chunked(codes):
+        rows = Customer.objects.filter(code__in=chunk).order_by().values_list("code", "id", "removed_at")
+        found.update((code, (pk, removed_at)) for code, pk, removed_at in rows)
+    return found
+
+
+def _record_sightings(
+    codes: list[str], *, sender_address: str | None, now: datetime, details: dict[str, Any] | None = None
+) -> None:
+    """Note that ``codes`` (sorted, unknown to the registry) have reported.
+
+    Codes already listed are updated; new ones are added while the list holds fewer than
+    ``TELEMETRY_MAX_UNREGISTERED`` codes, and only logged once it is full. (A bound and a count
+    for operators, not an audit: a report racing the very first one of a new code goes uncounted,
+    and racing reports of new codes may overshoot the bound by a few.) ``details`` (name,
+    MAC, IP, user count) come with a server report; a user or group batch carries none.
+    """
+    details = details or {}
+    existing: set[str] = set()
+    for chunk in _chunked(codes):
+        existing.update(UnregisteredServer.objects.filter(code__in=chunk).values_list("code", flat=True))
+    if existing:
+        changes: dict[str, Any] = {"last_seen_at": now, "reports": F("reports") + 1, **details}
+        if sender_address:
+            changes["sender_address"] = sender_address
+        for chunk in _chunked(sorted(existing)):
+            UnregisteredServer.objects.filter(code__in=chunk).update(**changes)
+    new = [code for code in codes if code not in existing]
+    if not new:
+        return
+    room = max(settings.TELEMETRY_MAX_UNREGISTERED - UnregisteredServer.objects.count(), 0)
+    if room:
+        UnregisteredServer.objects.bulk_create(
+            [
+                UnregisteredServer(
+                    code=code, sender_address=sender_address, first_seen_at=now, last_seen_at=now, reports=1, **details
+                )
+                for code in new[:room]
+            ],
+            ignore_conflicts=True,  # a concurrent report of the same new code got there first
+        )
+    if new[room:]:
+        logger.warning(
+            "Unregistered-server list full (%d); not recording codes %s from %s",
+            settings.TELEMETRY_MAX_UNREGISTERED,
+            _some(new[room:]),
+            sender_address,
+        )
+
+
+_STATUS_FIELDS = ("name", "mac", "ip", "timeout", "count", "updatetimes", "reported_at", "sender_address")
+
+
+def _upsert_status(customer_id: Any, reported: dict[str, Any], now: datetime) -> None:
+    """Insert or replace the customer's ``ServerStatus`` in one statement, counting the report.
+
+    ``bulk_create(update_conflicts=True)`` cannot say ``reports = reports + 1``, hence the SQL
+    (the same on PostgreSQL and SQLite).
+    """
+    meta = ServerStatus._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    row = {**reported, "customer": customer_id, "first_reported_at": now, "reports": 1}
+    fields = [meta.get_field(name) for name in ("customer", *_STATUS_FIELDS, "first_reported_at", "reports")]
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    updates = ", ".join(f"{quote(f.column)} = EXCLUDED.{quote(f.column)}" for f in fields[1 : 1 + len(_STATUS_FIELDS)])
+    reports = quote(meta.get_field("reports").column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
+            f"ON CONFLICT ({quote(fields[0].column)}) DO UPDATE SET {updates}, {reports} = {table}.{reports} + 1",
+            [f.get_db_prep_save(row[f.name], connection) for f in fields],
+        )
+
+
+def _copy_upsert(kind: _BatchKind, rows: dict[tuple[Any, str], tuple], now: datetime) -> None:
+    """PostgreSQL: ``COPY`` the rows into a temporary table, then one sorted ``INSERT … ON CONFLICT``."""
+    meta = kind.model._meta
+    quote = connection.ops.quote_name
+    fields = [meta.get_field(name) for name in ("customer", kind.key, *kind.value_names)]
+    columns = ", ".join(quote(f.column) for f in fields)
+    key = ", ".join(quote(f.column) for f in fields[:2])
+    first, last = (quote(meta.get_field(name).column) for name in ("first_reported_at", "last_reported_at"))
+    updates = ", ".join(
+        f"{column} = EXCLUDED.{column}" for column in [*map(quote, (f.column for f in fields[2:])), last]
+    )
+    temp = quote(f"ingest_{meta.model_name}")
+    definitions = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
+    with connection.cursor() as cursor:
+        # ON COMMIT DROP cleans up after a failure; the explicit DROP lets a caller's outer
+        # transaction (or a test) commit twice in a row.
+        cursor.execute(f"CREATE TEMP TABLE {temp} ({definitions}) ON COMMIT DROP")
+        with cursor.cursor.copy(f"COPY {temp} ({columns}) FROM STDIN") as copy:
+            for (customer_id, key_value), values in rows.items():
+                copy.write_row((customer_id, key_value, *values))
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({columns}, {first}, {last}) "
+            f"SELECT {columns}, %s, %s FROM {temp} ORDER BY {key} "
+            f"ON CONFLICT ({key}) DO UPDATE SET {updates}",
+            [now, now],
+        )
+        cursor.execute(f"DROP TABLE {temp}")
+
+
+def _bulk_upsert(kind: _BatchKind, rows: dict[tuple[Any, str], tuple], now: datetime) -> None:
+    """Any other database: ``bulk_create(update_conflicts=True)``, sorted, batched to the parameter limit."""
+    model = kind.model
+    names = kind.value_names
+    objects = [
+        model(
+            customer_id=customer_id,
+            **{kind.key: key_value},
+            **dict(zip(names, values, strict=True)),
+            first_reported_at=now,
+            last_reported_at=now,
+        )
+        for (customer_id, key_value), values in sorted(rows.items(), key=itemgetter(0))
+    ]
+    model.objects.bulk_create(
+        objects,
+        batch_size=2000,  # capped further by the backend (SQLite: 999 parameters per statement)
+        update_conflicts=True,
+        unique_fields=["customer", kind.key],
+        update_fields=[*names, "last_reported_at"],
+    )

@@ -1,0 +1,213 @@
+"""The fleet at a glance: the figures of the console's front page, and the reporting states they count.
+
+Spans both apps (the registry and what its servers report), hence here rather than in either. Every
+figure is computed with a fixed number of aggregate queries, whatever the size of the fleet:
+
+1. one conditional aggregation over the active customers LEFT JOIN their latest status;
+2. one sum of the messages sent by the active customers' users;
+3. one count of the unregistered codes;
+4. one count of reports per day over the last ``REPORTS_PER_DAY_DAYS`` days (the ``reported_at`` index).
+
+The customer changelist filters (``customers.admin``) use the same conditions (``reporting_condition``,
+``licence_condition``), so a figure and the list its link opens always agree.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, Max, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import EXPIRING_WITHIN_DAYS, Customer, LicenceState
+from telemetry.models import ImUser, ServerReport, UnregisteredServer
+from telemetry.selectors import MAC_MISMATCH, TIMEOUT_MISMATCH
+
+REPORTED_RECENTLY = datetime.timedelta(hours=24)
+REPORTS_PER_DAY_DAYS = 30
+
+
+class ReportingState(models.TextChoices):
+    """Whether a customer's server is reporting: by the age of its latest report."""
+
+    LIVE = "live", _("live")
+    SILENT = "silent", _("silent")
+    NEVER = "never", _("never reported")
+
+
+# The reporting filter's extra choice: the dashboard's "reported in the last 24 hours".
+REPORTED_LAST_DAY = "day"
+
+
+class Mismatch(models.TextChoices):
+    """What the latest report contradicts in the registry."""
+
+    ANY = "any", _("MAC or licence expiry")
+    MAC = "mac", _("MAC")
+    TIMEOUT = "timeout", _("licence expiry")
+
+
+MISMATCH_CONDITIONS = {
+    Mismatch.ANY: MAC_MISMATCH | TIMEOUT_MISMATCH,
+    Mismatch.MAC: MAC_MISMATCH,
+    Mismatch.TIMEOUT: TIMEOUT_MISMATCH,
+}
+
+
+def silent_after() -> datetime.timedelta:
+    return datetime.timedelta(hours=settings.TELEMETRY_SILENT_AFTER_HOURS)
+
+
+def reporting_state(last_report: datetime.datetime | None, now: datetime.datetime | None = None) -> ReportingState:
+    """The state of one customer whose latest report arrived at ``last_report`` (``None``: never)."""
+    if last_report is None:
+        return ReportingState.NEVER
+    now = now or timezone.now()
+    return ReportingState.LIVE if last_report >= now - silent_after() else ReportingState.SILENT
+
+
+def reporting_condition(state: str, now: datetime.datetime | None = None) -> Q | None:
+    """A ``Customer`` filter for a reporting state (or ``REPORTED_LAST_DAY``); ``None`` for an unknown one."""
+    now = now or timezone.now()
+    if state == ReportingState.LIVE:
+        return Q(server_status__reported_at__gte=now - silent_after())
+    if state == ReportingState.SILENT:
+        return Q(server_status__reported_at__lt=now - silent_after())
+    if state == ReportingState.NEVER:
+        return Q(server_status__isnull=True)
+    if state == REPORTED_LAST_DAY:
+        return Q(server_status__reported_at__gte=now - REPORTED_RECENTLY)
+    return None
+
+
+def licence_condition(state: str, today: datetime.date | None = None) -> Q | None:
+    """``CustomerQuerySet.with_licence_state`` as a condition an aggregate can count."""
+    today = today or timezone.localdate()
+    soon = today + datetime.timedelta(days=EXPIRING_WITHIN_DAYS)
+    return {
+        LicenceState.EXPIRED: Q(timeout__lt=today),
+        LicenceState.EXPIRING: Q(timeout__gte=today, timeout__lte=soon),
+        LicenceState.OK: Q(timeout__gt=soon),
+        LicenceState.UNKNOWN: Q(timeout__isnull=True),
+    }.get(state)
+
+
+def unregistered_servers():
+    """Reporting codes the registry does not know. A code registered since (removed ones included) no longer
+    counts: creating the customer is what clears a sighting, and the sighting itself stays as history."""
+    return UnregisteredServer.objects.exclude(code__in=Customer.objects.values("code"))
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: datetime.date
+    value: int
+
+
+@dataclass(frozen=True)
+class FleetFigures:
+    """What the front page shows; each count is of active customers unless its name says otherwise."""
+
+    customers: int
+    reported_last_day: int
+    silent: int
+    never_reported: int
+    licence_expired: int
+    licence_expiring: int
+    mismatch: int
+    mac_mismatch: int
+    timeout_mismatch: int
+    unregistered_servers: int
+    total_users: int
+    total_messages: int
+    reports_per_day: list[DayCount]
+    silent_after_hours: int
+
+
+def fleet_figures(*, now: datetime.datetime | None = None) -> FleetFigures:
+    """The fleet dashboard's figures, in four aggregate queries."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    active = Customer.objects.active()
+
+    def count(condition: Q):
+        return Count("pk", filter=condition)
+
+    figures = active.aggregate(
+        customers=Count("pk"),
+        reported_last_day=count(reporting_condition(REPORTED_LAST_DAY, now)),
+        silent=count(reporting_condition(ReportingState.SILENT, now)),
+        never_reported=count(reporting_condition(ReportingState.NEVER, now)),
+        licence_expired=count(licence_condition(LicenceState.EXPIRED, today)),
+        licence_expiring=count(licence_condition(LicenceState.EXPIRING, today)),
+        mismatch=count(MISMATCH_CONDITIONS[Mismatch.ANY]),
+        mac_mismatch=count(MISMATCH_CONDITIONS[Mismatch.MAC]),
+        timeout_mismatch=count(MISMATCH_CONDITIONS[Mismatch.TIMEOUT]),
+        total_users=Sum("server_status__count", default=0),
+    )
+    figures["total_messages"] = ImUser.objects.filter(customer__removed_at__isnull=True).aggregate(
+        total=Sum("fmsgs", default=0)
+    )["total"]
+    figures["unregistered_servers"] = unregistered_servers().count()
+    return FleetFigures(
+        **figures,
+        reports_per_day=reports_per_day(now=now),
+        silent_after_hours=settings.TELEMETRY_SILENT_AFTER_HOURS,
+    )
+
+
+def reports_per_day(*, now: datetime.datetime | None = None, days: int = REPORTS_PER_DAY_DAYS) -> list[DayCount]:
+    """Reports received on each of the last ``days`` local days, today included; days without any count 0.
+
+    The window is cut on ``reported_at`` first (its index), then grouped by local date; ``COUNT(*)`` lets
+    PostgreSQL answer from the index alone.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    first_day = today - datetime.timedelta(days=days - 1)
+    tz = timezone.get_current_timezone()
+    start = datetime.datetime.combine(first_day, datetime.time.min, tzinfo=tz)
+    end = datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
+    rows = (
+        ServerReport.objects.filter(reported_at__gte=start, reported_at__lt=end)
+        .annotate(day=TruncDate("reported_at", tzinfo=tz))
+        .order_by()
+        .values("day")
+        .annotate(reports=Count("*"))
+        .values_list("day", "reports")
+    )
+    counted = dict(rows)
+    return [DayCount(day, counted.get(day, 0)) for day in (first_day + datetime.timedelta(days=i) for i in range(days))]
+
+
+@dataclass(frozen=True)
+class DailyFigures:
+    day: datetime.date
+    users: int
+    updates: int
+
+
+def customer_daily_figures(*, customer: Customer, days: int = 90, now: datetime.datetime | None = None):
+    """One point per local day with reports over the last ``days`` days: the day's highest user count and
+    address-book update count (a server reports several times a day; the highest is its busiest moment).
+
+    One query on the (customer, reported_at) index.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    tz = timezone.get_current_timezone()
+    first_day = today - datetime.timedelta(days=days - 1)
+    start = datetime.datetime.combine(first_day, datetime.time.min, tzinfo=tz)
+    end = datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
+    rows = (
+        ServerReport.objects.filter(customer=customer, reported_at__gte=start, reported_at__lt=end)
+        .annotate(day=TruncDate("reported_at", tzinfo=tz))
+        .order_by("day")
+        .values("day")
+        .annotate(users=Max("count"), updates=Max("updatetimes"))
+        .values_list("day", "users", "updates")
+    )
+    return first_day, today, [DailyFigures(*row) for row in rows]
