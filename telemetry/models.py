@@ -198,3 +198,61 @@ class UnregisteredServer(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.name}".strip()
+
+
+class ServerChange(models.Model):
+    """A change in what a customer's server says it is — its reported name, MAC or IP — for the audit trail.
+
+    Recorded by ``/api/server/commit`` when a report differs from the previous one; a new MAC
+    may mean the licence moved to another machine.
+    """
+
+    class Field(models.TextChoices):
+        NAME = "name", _("reported name")
+        MAC = "mac", _("reported MAC")
+        IP = "ip", _("reported IP")
+
+    id = models.BigAutoField(primary_key=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="server_changes", verbose_name=_("customer")
+    )
+    field = models.CharField(_("field"), max_length=8, choices=Field.choices)
+    old_value = models.CharField(_("old value"), max_length=100, blank=True)
+    new_value = models.CharField(_("new value"), max_length=100, blank=True)
+    changed_at = models.DateTimeField(_("changed at"))
+    sender_address = models.GenericIPAddressField(_("sender address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("server change")
+        verbose_name_plural = _("server changes")
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-changed_at"], name="serverchange_customer_time_idx")]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.field}: {self.old_value} → {self.new_value}"
+
+
+class UsageDay(models.Model):
+    """A customer's usage totals as of the last user batch of one day (China time), for charts over time.
+
+    ``ImUser`` keeps only the latest figures; this keeps one snapshot per customer and day.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="usage_days", verbose_name=_("customer")
+    )
+    day = models.DateField(_("day"))
+    users = count_field(_("users"))
+    fmsgs = count_field(_("messages sent"))
+    tmsgs = count_field(_("messages received"))
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("daily usage")
+        verbose_name_plural = _("daily usage")
+        ordering = ["customer", "-day"]
+        constraints = [models.UniqueConstraint(fields=["customer", "day"], name="usageday_customer_day_uniq")]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.day}"

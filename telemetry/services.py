@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer
 
-from .models import ImGroup, ImUser, ServerReport, ServerStatus, UnregisteredServer
+from .models import ImGroup, ImUser, ServerChange, ServerReport, ServerStatus, UnregisteredServer, UsageDay
 from .records import GROUP_FIELDS, USER_FIELDS, Cleaner, validate_records
 
 logger = logging.getLogger(__name__)
@@ -109,6 +109,7 @@ def server_report_commit(
             )
         elif customer.removed_at is None:
             report = ServerReport.objects.create(customer=customer, **reported)
+            _record_server_changes(customer.pk, reported, now)
             _upsert_status(customer.pk, reported, now)
     if customer is None:
         logger.info("Server report for unknown code %s from %s", code, sender_address)
@@ -162,6 +163,8 @@ def _batch_commit(kind: _BatchKind, items: Any, *, sender_address: str | None, n
                 _copy_upsert(kind, rows, now)
             else:
                 _bulk_upsert(kind, rows, now)
+            if kind is _USERS:
+                _snapshot_usage_days(sorted({customer_id for customer_id, _key in rows}), now)
     rejected.sort(key=itemgetter("index"))
     result = BatchResult(accepted=len(items) - len(rejected), rejected=rejected)
     logger.info(
@@ -244,6 +247,50 @@ def _record_sightings(
             _some(new[room:]),
             sender_address,
         )
+
+
+def _record_server_changes(customer_id: Any, reported: dict[str, Any], now: datetime) -> None:
+    """Note each of name, MAC and IP that differs from the customer's previous report (audit trail)."""
+    previous = (
+        ServerStatus.objects.select_for_update()
+        .filter(customer_id=customer_id)
+        .values(*ServerChange.Field.values)
+        .first()
+    )
+    if previous is None:
+        return
+    changes = [
+        ServerChange(
+            customer_id=customer_id,
+            field=name,
+            old_value=previous[name] or "",
+            new_value=reported[name] or "",
+            changed_at=now,
+            sender_address=reported["sender_address"],
+        )
+        for name in ServerChange.Field.values
+        if (previous[name] or "") != (reported[name] or "")
+    ]
+    if changes:
+        ServerChange.objects.bulk_create(changes)
+        logger.info("Customer %s server changed: %s", customer_id, "; ".join(map(str, changes)))
+
+
+def _snapshot_usage_days(customer_ids: list[Any], now: datetime) -> None:
+    """Keep today's usage totals of the batch's customers (sorted: overlapping batches lock in one order)."""
+    today = timezone.localdate(now)
+    totals = (
+        ImUser.objects.filter(customer_id__in=customer_ids)
+        .values("customer_id")
+        .order_by("customer_id")
+        .annotate(users=models.Count("id"), fmsgs=models.Sum("fmsgs"), tmsgs=models.Sum("tmsgs"))
+    )
+    UsageDay.objects.bulk_create(
+        [UsageDay(day=today, updated_at=now, **row) for row in totals],
+        update_conflicts=True,
+        unique_fields=["customer", "day"],
+        update_fields=["users", "fmsgs", "tmsgs", "updated_at"],
+    )
 
 
 _STATUS_FIELDS = ("name", "mac", "ip", "timeout", "count", "updatetimes", "reported_at", "sender_address")

@@ -23,6 +23,8 @@ _SEE_EVERYTHING = [
     "telemetry.view_imuser",
     "telemetry.view_imgroup",
     "telemetry.view_unregisteredserver",
+    "telemetry.view_serverchange",
+    "telemetry.view_usageday",
 ]
 
 ROLES: dict[str, list[str]] = {

@@ -113,7 +113,7 @@ def test_a_report_takes_a_fixed_number_of_queries(customer):
         server_report_commit(code="0513001")
 
     statements = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 3  # the customer, the history row, the status upsert
+    assert len(statements) == 4  # the customer, the history row, the previous status, the status upsert
 
 
 def test_only_the_code_is_required(api_client, customer):
