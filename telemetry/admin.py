@@ -27,7 +27,7 @@ from zwadmin.charts import Labels, daily_chart
 from zwadmin.dashboard import customer_daily_figures
 from zwadmin.exports import ExportAdminMixin
 
-from .models import ImGroup, ImUser, ServerReport, ServerStatus, UnregisteredServer
+from .models import ImGroup, ImUser, ServerChange, ServerReport, ServerStatus, UnregisteredServer
 from .resources import ImGroupResource, ImUserResource
 
 MISMATCH_STYLE = "color:#c62828;font-weight:bold"
@@ -158,6 +158,17 @@ class ServerReportAdmin(PerCustomerAdmin):
         return flagged(_display(report.timeout), mismatch, _display(registered))
 
 
+@admin.register(ServerChange)
+class ServerChangeAdmin(PerCustomerAdmin):
+    """The audit trail of what customers' servers say they are: reported name, MAC and IP changes."""
+
+    list_display = ("changed_at", "customer", "field", "old_value", "new_value", "sender_address")
+    list_filter = (("customer", CustomerAutocompleteFilter), "field")
+    search_fields = ("customer__code", "customer__name", "old_value", "new_value")
+    date_hierarchy = "changed_at"
+    ordering = ("-changed_at",)
+
+
 @admin.register(ImUser)
 class ImUserAdmin(ExportAdminMixin, PerCustomerAdmin):
     resource_classes = [ImUserResource]
@@ -270,6 +281,7 @@ class CustomerTelemetryAdminMixin:
         "telemetry_groups": "telemetry.view_imgroup",
         "telemetry_reports": "telemetry.view_serverreport",
         "telemetry_activity": "telemetry.view_serverreport",
+        "telemetry_changes": "telemetry.view_serverchange",
     }
 
     def _telemetry_fields(self, request, obj) -> tuple[str, ...]:
@@ -361,5 +373,37 @@ class CustomerTelemetryAdminMixin:
                 ),
                 chart_id="customer-updates",
             ),
+            daily_chart(
+                kind="bar",
+                values=list(
+                    customer.usage_days.filter(day__gte=first_day, day__lte=last_day).values_list("day", "fmsgs")
+                ),
+                first_day=first_day,
+                last_day=last_day,
+                labels=Labels(
+                    title=_("Messages sent by the customer's users (total as of each day's last user report)"),
+                    x_axis=_("date"),
+                    y_axis=_("messages"),
+                    tooltip=_("%(day)s: %(value)s messages sent"),
+                    empty=_("No user reports in the last 90 days"),
+                    summary=summary,
+                ),
+                chart_id="customer-messages",
+            ),
         ]
         return format_html_join("", '<div class="zw-chart-box">{}</div>', ((chart,) for chart in charts))
+
+    @admin.display(description=_("server changes"))
+    def telemetry_changes(self, customer: Customer):
+        changes = list(customer.server_changes.all()[:10])
+        if not changes:
+            return _("Its server has always reported the same name, MAC and IP.")
+        rows = [
+            (_display(change.changed_at), change.get_field_display(), change.old_value or "—", change.new_value or "—")
+            for change in changes
+        ]
+        return format_html(
+            '<table class="telemetry-status"><tbody>{}</tbody></table>{}',
+            format_html_join("", "<tr><td>{}</td><th>{}</th><td>{} → {}</td></tr>", rows),
+            _changelist_link(ServerChange, customer, _("all server changes")),
+        )

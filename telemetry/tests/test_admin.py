@@ -9,16 +9,17 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
 
-from telemetry.models import ImGroup, ImUser, ServerReport, ServerStatus, UnregisteredServer
+from telemetry.models import ImGroup, ImUser, ServerChange, ServerReport, ServerStatus, UnregisteredServer, UsageDay
 
 CST = ZoneInfo("Asia/Shanghai")
 REPORTED = datetime.datetime(2024, 5, 1, 9, 30, tzinfo=CST)
-MODELS = [ServerReport, ImUser, ImGroup, UnregisteredServer]
+MODELS = [ServerReport, ImUser, ImGroup, UnregisteredServer, ServerChange]
 DATE_HIERARCHY = {
     ServerReport: "reported_at",
     ImUser: "last_reported_at",
     ImGroup: "last_reported_at",
     UnregisteredServer: "last_seen_at",
+    ServerChange: "changed_at",
 }
 
 
@@ -91,6 +92,9 @@ def telemetry(jiangsu, suzhou):
             first_reported_at=REPORTED,
             last_reported_at=REPORTED,
         )
+    ServerChange.objects.create(
+        customer=jiangsu, field="mac", old_value="56:E8:F6:23:EF", new_value="56:E8:F6:23:00", changed_at=REPORTED
+    )
     UnregisteredServer.objects.create(
         code="0599999",
         name="未登记公司",
@@ -364,3 +368,30 @@ def test_customer_form_still_saves_with_telemetry_on_the_page(admin_client, tele
     assert response.status_code == HTTPStatus.FOUND
     jiangsu.refresh_from_db()
     assert jiangsu.name == "江苏中威科技有限公司"
+
+
+def test_customer_page_charts_messages_sent_per_day(admin_client, telemetry, jiangsu):
+    today = datetime.datetime.now(CST).date()
+    for days_ago, fmsgs in ((2, 1200), (1, 1350)):
+        UsageDay.objects.create(
+            customer=jiangsu,
+            day=today - datetime.timedelta(days=days_ago),
+            users=2,
+            fmsgs=fmsgs,
+            tmsgs=0,
+            updated_at=REPORTED,
+        )
+
+    content = customer_page(admin_client, jiangsu)
+
+    assert 'id="customer-messages-title"' in content
+    assert f"{today - datetime.timedelta(days=1):%Y-%m-%d}: 1,350 messages sent" in content
+
+
+def test_customer_page_shows_the_servers_name_mac_and_ip_changes(admin_client, telemetry, jiangsu, suzhou):
+    jiangsu_page = customer_page(admin_client, jiangsu)
+    suzhou_page = customer_page(admin_client, suzhou)
+
+    assert "56:E8:F6:23:EF → 56:E8:F6:23:00" in jiangsu_page
+    assert f'<a href="{url(ServerChange)}?customer__id__exact={jiangsu.pk}">all server changes</a>' in jiangsu_page
+    assert "Its server has always reported the same name, MAC and IP." in suzhou_page
