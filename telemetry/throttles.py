@@ -4,6 +4,8 @@ import hashlib
 
 from rest_framework.throttling import SimpleRateThrottle
 
+from zwadmin.security import client_ip
+
 
 class UnknownCodeLookupThrottle(SimpleRateThrottle):
     """Limits how many *distinct* unknown codes one client address may look up.
@@ -18,6 +20,11 @@ class UnknownCodeLookupThrottle(SimpleRateThrottle):
     """
 
     scope = "lookup_unknown"
+
+    def get_ident(self, request):
+        # The one client address of the project (zwadmin.security): DRF's own trusts a client-written
+        # X-Forwarded-For when NUM_PROXIES is unset.
+        return client_ip(request) or ""
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

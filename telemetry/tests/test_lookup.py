@@ -196,3 +196,18 @@ def test_probing_many_unknown_codes_gets_the_address_refused_even_for_real_codes
     assert "Retry-After" in real
     assert real.json()["detail"]
     assert bystander.status_code == HTTPStatus.OK
+
+
+@pytest.mark.django_db
+def test_a_made_up_forwarded_for_header_does_not_dodge_the_throttle(client, jiangsu, unknown_rate):
+    unknown_rate("3/hour")
+    prober = {"REMOTE_ADDR": "198.51.100.7"}
+
+    statuses = [
+        client.get(
+            "/api/customer/info", {"code": f"05130{n:02d}"}, HTTP_X_FORWARDED_FOR=f"10.0.0.{n}", **prober
+        ).status_code
+        for n in range(2, 6)
+    ]
+
+    assert statuses[-1] == HTTPStatus.TOO_MANY_REQUESTS
