@@ -81,7 +81,12 @@ def customer_update(*, customer: Customer, data: dict[str, Any], by: AbstractBas
         setattr(customer, field, value)
     customer.full_clean()
     _record_by(customer, by)
-    _save(customer)
+    if not data:  # a console "save" with nothing changed: no empty entry in the audit trail
+        customer.skip_history_when_saving = True
+    try:
+        _save(customer)
+    finally:
+        customer.__dict__.pop("skip_history_when_saving", None)
     _refresh_lookup_after_commit(stored_code, customer.code)
     return customer
 

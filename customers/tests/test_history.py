@@ -156,6 +156,15 @@ def test_a_write_outside_a_request_is_recorded_without_a_user(make_customer):
     assert records(customer)[-1] == ("~", None, {"contact": ("", "杨燕龙")})
 
 
+def test_a_console_save_with_nothing_changed_records_nothing(console, make_customer):
+    customer = make_customer()
+
+    response = console.post(change_url(customer), form_data(console.get(change_url(customer))))
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert [kind for kind, _, _ in records(customer)] == ["+"]
+
+
 def test_removing_or_restoring_twice_records_nothing_more(make_customer):
     customer = make_customer()
     customer_remove(customer=customer)

@@ -5,14 +5,15 @@ import time
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Sum
 
 from customers.models import Customer
-from telemetry.models import ImGroup, ImUser, ServerReport, ServerStatus, UnregisteredServer
+from telemetry.models import ImGroup, ImUser, ServerChange, ServerReport, ServerStatus, UnregisteredServer, UsageDay
 from zwadmin.dashboard import fleet_figures
 
 pytestmark = pytest.mark.django_db
 
-MODELS = [Customer, ServerReport, ServerStatus, ImUser, ImGroup, UnregisteredServer]
+MODELS = [Customer, ServerReport, ServerStatus, ServerChange, ImUser, ImGroup, UsageDay, UnregisteredServer]
 
 
 def counts():
@@ -41,6 +42,15 @@ def test_load_demo_makes_every_dashboard_figure_non_zero():
     assert (figures.silent, figures.never_reported, figures.unregistered_servers) == (2, 1, 1)
     assert figures.mac_mismatch == 1 and figures.licence_expired >= 1 and figures.licence_expiring == 1
     assert all(day.value for day in figures.reports_per_day[:-1])  # today may have only begun
+    assert figures.total_messages == ImUser.objects.aggregate(total=Sum("fmsgs"))["total"]  # as ingest keeps it
+
+
+def test_the_demo_mac_change_is_on_record():
+    call_command("load_demo", verbosity=0)
+
+    change = ServerChange.objects.get()
+    assert (change.customer.code, change.field, change.old_value) == ("0250017", "mac", change.customer.mac)
+    assert change.new_value == change.customer.server_status.mac
 
 
 def test_demo_users_and_groups_have_chinese_names():

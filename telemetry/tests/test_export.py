@@ -142,3 +142,13 @@ def test_the_telemetry_lists_stay_read_only(staff, telemetry):
     assert actions == {"export_admin_action"}
     assert page.context["has_add_permission"] is False
     assert reverse("admin:telemetry_imuser_export") in page.content.decode()
+
+
+def test_characters_xlsx_cannot_hold_do_not_fail_the_export(staff, telemetry):
+    ImUser.objects.filter(uuid="u-9").update(nickname="宋\x07卫南")
+
+    response = export(staff, ImUser, XLSX_FORMAT, {CUSTOMER: telemetry["suzhou"].pk})
+
+    assert response.status_code == HTTPStatus.OK
+    header, row = openpyxl.load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True)
+    assert dict(zip(header, row, strict=True))["Nickname"] == "宋\ufffd卫南"

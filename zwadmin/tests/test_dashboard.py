@@ -10,13 +10,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.db.models import Sum
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from customers.services import customer_remove
-from telemetry.models import ImUser, ServerReport, ServerStatus, UnregisteredServer
+from telemetry.models import ImUser, ServerReport, ServerStatus, UnregisteredServer, UsageDay
+from telemetry.services import user_batch_commit
 from zwadmin.dashboard import fleet_figures, reports_per_day
 
 pytestmark = pytest.mark.django_db
@@ -46,9 +48,10 @@ def reported(customer, *, ago: datetime.timedelta, mac="", timeout=None, count=1
     ServerStatus.objects.update_or_create(customer=customer, defaults={**fields, "first_reported_at": at, "reports": 1})
 
 
-def im_user(customer, uuid, fmsgs):
-    now = timezone.now()
-    ImUser.objects.create(customer=customer, uuid=uuid, fmsgs=fmsgs, first_reported_at=now, last_reported_at=now)
+def usage(customer, fmsgs, *, days_ago=0):
+    """The customer's usage totals of a day, as ingest keeps them after each user batch."""
+    day = timezone.localdate() - datetime.timedelta(days=days_ago)
+    UsageDay.objects.create(customer=customer, day=day, users=1, fmsgs=fmsgs, updated_at=timezone.now())
 
 
 def unregistered(code):
@@ -74,10 +77,10 @@ def fleet(make_customer):
     reported(removed, ago=hours, mac="AA:BB:CC:DD:EE", count=1000)
     customer_remove(customer=removed)
 
-    im_user(live, "u-1", 10)
-    im_user(live, "u-2", 20)
-    im_user(expiring, "u-1", 5)
-    im_user(removed, "u-1", 1000)
+    usage(live, 500, days_ago=40)
+    usage(live, 30, days_ago=1)  # the latest day counts, not the sum of days
+    usage(expiring, 5)
+    usage(removed, 1000)
     unregistered("0999001")
     unregistered("0513002")  # registered since
     unregistered("0513005")  # the code of a removed customer: in the registry, restorable
@@ -187,7 +190,7 @@ def test_the_admin_index_makes_the_same_queries_for_3_or_30_customers(admin_clie
         for number in range(first, last):
             customer = make_customer(code=f"07{number:05d}")
             reported(customer, ago=datetime.timedelta(hours=number))
-            im_user(customer, "u-1", number)
+            usage(customer, number)
 
     admin_client.get(INDEX)  # warm up: content types, session
     add_customers(0, 3)
@@ -226,3 +229,18 @@ def test_reports_per_day_covers_the_last_30_days_with_zeros(make_customer):
     assert [point.day for point in (days[0], days[-1])] == [datetime.date(2026, 10, 30), datetime.date(2026, 11, 28)]
     assert len(days) == 30
     assert {point.day.day: point.value for point in days if point.value} == {28: 2, 26: 1, 30: 1}
+
+
+def test_the_messages_total_is_what_the_servers_reported_for_their_users(make_customer):
+    """Through ingest, which keeps the daily usage totals the dashboard reads: the sum over every IM user."""
+    first, second = make_customer(code="0513001"), make_customer(code="0513002")
+    batch = [
+        {"code": customer.code, "uuid": f"u-{i}", "nickname": "龚超", "fmsgs": fmsgs, "tmsgs": 1}
+        for i, (customer, fmsgs) in enumerate([(first, 10), (first, 20), (second, 7)])
+    ]
+    for record in batch:
+        record.update(onlinetime=1, andtimes=0, pctimes=1, iostimes=0)
+    user_batch_commit(records=batch, sender_address="61.155.85.77")
+    user_batch_commit(records=[{**batch[0], "fmsgs": 15}], sender_address="61.155.85.77")  # the latest figure wins
+
+    assert fleet_figures().total_messages == ImUser.objects.aggregate(total=Sum("fmsgs"))["total"] == 42

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from customers.selectors import connection_info_refresh
-from telemetry.models import ImGroup, ImUser, ServerReport, ServerStatus, UnregisteredServer
+from telemetry.models import ImGroup, ImUser, ServerChange, ServerReport, ServerStatus, UnregisteredServer, UsageDay
 
 DEMO_FIXTURE = settings.BASE_DIR / "fixtures" / "demo_customers.json"
 EXPIRING_DEMO_CODE = "0571005"
@@ -18,6 +18,7 @@ EXPIRING_DEMO_CODE = "0571005"
 HISTORY_DAYS = 90
 REPORT_EVERY = datetime.timedelta(hours=3)
 SILENT_FOR = datetime.timedelta(days=5)
+MAC_CHANGED = datetime.timedelta(days=12)  # when the server with another MAC started reporting
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class DemoServer:
     lan_ip: str
     sender: str
     last_report_ago: datetime.timedelta | None = datetime.timedelta(minutes=20)  # None: never reported
-    other_mac: str = ""  # reports a MAC the customer is not licensed for
+    other_mac: str = ""  # reports a MAC the customer is not licensed for, since MAC_CHANGED ago
     renewed_by_days: int = 0  # reports a licence expiry the registry has not caught up with
 
 
@@ -121,14 +122,15 @@ def load_demo_telemetry(*, now: datetime.datetime) -> int:
 
     Deterministic for a given ``now`` (each customer's own seeded random numbers), so running it twice
     leaves the same counts. A few silent servers, one never reported, one MAC and one licence expiry that
-    differ from the registry, and one unregistered server: every figure of the fleet dashboard has something.
+    differ from the registry (and the MAC change on record), and one unregistered server: every figure of
+    the fleet dashboard has something, and every chart of a customer's page 90 days of data.
     """
     customers = {customer.code: customer for customer in Customer.objects.filter(code__in=DEMO_SERVERS)}
-    for model in (ServerReport, ServerStatus, ImUser, ImGroup):
+    for model in (ServerReport, ServerStatus, ServerChange, ImUser, ImGroup, UsageDay):
         model.objects.filter(customer__in=customers.values()).delete()
     UnregisteredServer.objects.filter(code=DEMO_UNREGISTERED["code"]).delete()
 
-    reports, statuses, users, groups = [], [], [], []
+    reports, statuses, changes, users, groups, usage = [], [], [], [], [], []
     for code, customer in sorted(customers.items()):
         server = DEMO_SERVERS[code]
         if server.last_report_ago is None:
@@ -145,13 +147,28 @@ def load_demo_telemetry(*, now: datetime.datetime) -> int:
                 reports=len(history),
             )
         )
-        users.extend(_users(customer, rng, latest.count, latest.reported_at))
+        customer_users = _users(customer, rng, latest.count, latest.reported_at)
+        users.extend(customer_users)
         groups.extend(_groups(customer, rng, latest.reported_at))
+        usage.extend(_usage_days(customer, customer_users, latest.reported_at, now))
+        if server.other_mac:
+            changes.append(
+                ServerChange(
+                    customer=customer,
+                    field=ServerChange.Field.MAC,
+                    old_value=customer.mac,
+                    new_value=server.other_mac,
+                    changed_at=_first_report_after(history, now - MAC_CHANGED),
+                    sender_address=server.sender,
+                )
+            )
 
     ServerReport.objects.bulk_create(reports, batch_size=2000)
     ServerStatus.objects.bulk_create(statuses)
     ImUser.objects.bulk_create(users, batch_size=2000)
     ImGroup.objects.bulk_create(groups)
+    UsageDay.objects.bulk_create(usage, batch_size=2000)
+    ServerChange.objects.bulk_create(changes)
     UnregisteredServer.objects.create(
         **DEMO_UNREGISTERED,
         first_seen_at=now - datetime.timedelta(days=12),
@@ -179,20 +196,46 @@ def _server_history(customer, server: DemoServer, rng: random.Random, now) -> li
             continue
         users = max(users + rng.choice((0,) * 12 + (1, 1, -1)), 1)
         updates += rng.randint(0, 6)
+        at = last - step * REPORT_EVERY
         history.append(
             ServerReport(
                 customer=customer,
                 name=f"{customer.name}IM服务器",
-                mac=server.other_mac or customer.mac,
+                mac=server.other_mac if server.other_mac and at >= now - MAC_CHANGED else customer.mac,
                 ip=server.lan_ip,
                 timeout=timeout,
                 count=users,
                 updatetimes=updates,
-                reported_at=last - step * REPORT_EVERY,
+                reported_at=at,
                 sender_address=server.sender,
             )
         )
     return history
+
+
+def _first_report_after(history: list[ServerReport], moment) -> datetime.datetime:
+    return next(report.reported_at for report in history if report.reported_at >= moment)
+
+
+def _usage_days(customer, users: list[ImUser], last_reported_at, now) -> list[UsageDay]:
+    """A usage snapshot for each day of the history, ending with the users' current totals (what ingest keeps
+    after each user batch): the totals grow over the 90 days."""
+    last_day = timezone.localdate(last_reported_at)
+    fmsgs, tmsgs = sum(user.fmsgs for user in users), sum(user.tmsgs for user in users)
+    days = []
+    for days_ago in range(HISTORY_DAYS - (timezone.localdate(now) - last_day).days):
+        share = 1 - days_ago / (HISTORY_DAYS * 1.5)  # the oldest day had about a third of today's messages
+        days.append(
+            UsageDay(
+                customer=customer,
+                day=last_day - datetime.timedelta(days=days_ago),
+                users=len(users),
+                fmsgs=round(fmsgs * share),
+                tmsgs=round(tmsgs * share),
+                updated_at=last_reported_at - datetime.timedelta(days=days_ago),
+            )
+        )
+    return days
 
 
 def _users(customer, rng: random.Random, count: int, reported_at) -> list[ImUser]:
