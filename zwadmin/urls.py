@@ -1,8 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from zwadmin.health import healthz
+
+admin.site.site_header = _("Zhongwei customer console")
+admin.site.site_title = _("zwadmin")
+admin.site.index_title = _("Fleet and customer registry")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
