@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run serve test lint fmt check clean
+.PHONY: install run serve test lint fmt check clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,30 @@ fmt: install
 check: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py check
 	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+# The Chinese catalog (locale/zh_Hans, the console's default language; needs GNU gettext). `make messages`
+# collects the code's strings into django.po and compiles django.mo: translate what it added (no empty or
+# fuzzy entry), run it again, commit both. `make check-messages` (CI) fails when they have drifted from the code.
+.PHONY: messages check-messages
+MAKEMESSAGES_IGNORE := --ignore ".venv/*" --ignore "bench/*" --ignore "staticfiles/*" --ignore "artifacts/*"
+messages: install
+	DJANGO_DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans -d django --no-obsolete $(MAKEMESSAGES_IGNORE)
+	DJANGO_DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans -d djangojs --no-obsolete $(MAKEMESSAGES_IGNORE)
+	DJANGO_DEBUG=1 $(BIN)/python manage.py compilemessages -l zh_Hans $(MAKEMESSAGES_IGNORE)
+	@msgfmt --statistics -o /dev/null locale/zh_Hans/LC_MESSAGES/django.po  # "… untranslated": not done yet
+
+check-messages: install
+	$(BIN)/python bin/check-translations
+
+# Benchmarks against the targets of README "Performance": PostgreSQL and Redis on this machine (started when down),
+# wrk (installed from Debian when missing and root). Drops and recreates the database zwadmin_bench; prints the
+# table and writes it as JSON under artifacts/. BENCH_ARGS="--rounds 7" or "--only lookup,ingest" to vary it.
+bench: install
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk) >/dev/null; } || \
+		{ echo "make bench needs wrk: apt-get install wrk" >&2; exit 1; }
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
