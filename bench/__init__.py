@@ -1,0 +1,1 @@
+"""Benchmarks, run on demand: ``make bench`` (README "Performance"). Never part of the test suite."""
