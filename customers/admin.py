@@ -7,6 +7,8 @@ document's removal (删除客户): soft, and undone by the restore action.
 
 from django.contrib import admin, messages
 from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -134,8 +136,8 @@ class CustomerAdmin(ExportAdminMixin, CustomerTelemetryAdminMixin, AuditTrailAdm
     search_fields = ("code", "name", "contact", "ctel")
     ordering = ("code",)
     list_per_page = 50
-    actions = ("remove_selected", "restore_selected")
-    readonly_fields = ("id", "created_at", "updated_at", "removed_at")
+    actions = ("remove_selected", "restore_selected", "rotate_ingest_key", "require_ingest_key", "waive_ingest_key")
+    readonly_fields = ("id", "created_at", "updated_at", "removed_at", "ingest_key_state")
     fieldsets = (
         (_("Identity"), {"fields": ("code", "name", "mac")}),
         (
@@ -147,6 +149,13 @@ class CustomerAdmin(ExportAdminMixin, CustomerTelemetryAdminMixin, AuditTrailAdm
         ),
         (_("Licence"), {"fields": ("timeout",)}),
         (_("Contact"), {"fields": ("contact", "ctel", "server")}),
+        (
+            _("Server authentication"),
+            {
+                "description": _("Change it with the actions of the customer list: generate a key, require it."),
+                "fields": ("ingest_key_state",),
+            },
+        ),
         (_("Record"), {"classes": ("collapse",), "fields": ("id", "created_at", "updated_at", "removed_at")}),
     )
 
@@ -251,5 +260,75 @@ class CustomerAdmin(ExportAdminMixin, CustomerTelemetryAdminMixin, AuditTrailAdm
         self.message_user(
             request,
             ngettext("Restored %d customer.", "Restored %d customers.", len(customers)) % len(customers),
+            messages.SUCCESS,
+        )
+
+    # Ingest keys (README "Ingest keys"): operations only (change permission), through the services.
+
+    @admin.display(description=_("ingest key"))
+    def ingest_key_state(self, customer: Customer):
+        if not customer.ingest_key_hash:
+            return _("none: reports are accepted without a key")
+        rotated_at = customer.ingest_key_rotated_at
+        generated = f"{timezone.localtime(rotated_at):%Y-%m-%d %H:%M}" if rotated_at else "—"
+        if customer.ingest_key_required:
+            return _("generated %(when)s; required: reports without it are refused") % {"when": generated}
+        return _("generated %(when)s; not required yet") % {"when": generated}
+
+    @admin.action(description=_("Generate a new ingest key (shown once)"), permissions=["change"])
+    def rotate_ingest_key(self, request, queryset):
+        keys = [
+            (customer, services.customer_ingest_key_rotate(customer=customer, by=request.user))
+            for customer in queryset.active()
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("New ingest keys"),
+            "keys": keys,
+        }
+        return TemplateResponse(request, "admin/customers/customer/ingest_keys.html", context)
+
+    @admin.action(description=_("Require the ingest key on reports"), permissions=["change"])
+    def require_ingest_key(self, request, queryset):
+        required, keyless = [], []
+        for customer in queryset.active():
+            try:
+                services.customer_ingest_key_require(customer=customer, required=True, by=request.user)
+            except ValidationError:
+                keyless.append(customer.code)
+            else:
+                required.append(customer.code)
+        if required:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d customer's reports must now carry its ingest key: %(codes)s.",
+                    "%(count)d customers' reports must now carry their ingest keys: %(codes)s.",
+                    len(required),
+                )
+                % {"count": len(required), "codes": ", ".join(required)},
+                messages.SUCCESS,
+            )
+        if keyless:
+            self.message_user(
+                request,
+                _("No ingest key to require yet (generate one first): %(codes)s.") % {"codes": ", ".join(keyless)},
+                messages.ERROR,
+            )
+
+    @admin.action(description=_("Stop requiring the ingest key"), permissions=["change"])
+    def waive_ingest_key(self, request, queryset):
+        customers = list(queryset.filter(ingest_key_required=True))
+        for customer in customers:
+            services.customer_ingest_key_require(customer=customer, required=False, by=request.user)
+        self.message_user(
+            request,
+            ngettext(
+                "%d customer's reports are accepted without its ingest key again.",
+                "%d customers' reports are accepted without their ingest keys again.",
+                len(customers),
+            )
+            % len(customers),
             messages.SUCCESS,
         )

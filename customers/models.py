@@ -1,4 +1,6 @@
 import datetime
+import hashlib
+import hmac
 import uuid
 
 from django.core.exceptions import ValidationError
@@ -101,11 +103,22 @@ class Customer(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     removed_at = models.DateTimeField(_("removed"), null=True, blank=True, editable=False)
+    # Server authentication, opt-in (README "Ingest keys"): the document's servers send no credential, so a
+    # customer's reports need its key only once an operator requires it. Only the key's SHA-256 is stored
+    # (``ingest_key_digest``); the key is shown once, when generated. Set through ``services`` only.
+    ingest_key_hash = models.CharField(_("ingest key (SHA-256)"), max_length=64, blank=True, editable=False)
+    ingest_key_rotated_at = models.DateTimeField(_("ingest key generated"), null=True, blank=True, editable=False)
+    ingest_key_required = models.BooleanField(
+        _("ingest key required"),
+        default=False,
+        editable=False,
+        help_text=_("Reports without this customer's ingest key are refused."),
+    )
 
     objects = CustomerQuerySet.as_manager()
     # The audit trail: every save (add, edit, removal, restore) stores the row as it then was, with who
     # and when. updated_at is left out: history_date says when, and a diff should list only real changes.
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at", "ingest_key_hash"])
 
     class Meta:
         verbose_name = _("customer")
@@ -124,6 +137,10 @@ class Customer(models.Model):
                 )
                 for port in ("tcpport", "webport", "fileport")
             ],
+            models.CheckConstraint(
+                condition=models.Q(ingest_key_required=False) | ~models.Q(ingest_key_hash=""),
+                name="customer_ingest_key_required_has_key",
+            ),
         ]
 
     def __str__(self):
@@ -149,3 +166,18 @@ class Customer(models.Model):
         if self.timeout <= today + datetime.timedelta(days=EXPIRING_WITHIN_DAYS):
             return LicenceState.EXPIRING
         return LicenceState.OK
+
+
+# Ingest keys: 32 random bytes, so a plain SHA-256 is as strong as a slow password hash (nothing to guess
+# from), and checking one costs microseconds on every commit instead of PBKDF2's hundreds of milliseconds.
+INGEST_KEY_PREFIX = "zwk_"  # recognisable in a config file or by a secret scanner
+
+
+def ingest_key_digest(key: str) -> str:
+    """The stored form of an ingest key: SHA-256, hex."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def ingest_key_matches(stored_hash: str, digest: str | None) -> bool:
+    """Whether ``digest`` (``ingest_key_digest`` of what a server sent) is the customer's key; constant time."""
+    return bool(stored_hash) and digest is not None and hmac.compare_digest(stored_hash, digest)

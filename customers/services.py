@@ -8,14 +8,16 @@ Without ``by`` it is the user of the console request being served
 (``HistoryRequestMiddleware``), or nobody (commands).
 """
 
+import secrets
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from .models import Customer
+from .models import INGEST_KEY_PREFIX, Customer, ingest_key_digest
 from .selectors import connection_info_refresh
 
 EDITABLE_FIELDS = (
@@ -42,7 +44,9 @@ def _record_by(customer: Customer, by: AbstractBaseUser | AnonymousUser | None) 
 
 
 def _refresh_lookup_after_commit(*codes: str) -> None:
-    transaction.on_commit(lambda: connection_info_refresh(*codes))
+    # robust: the write has committed; a cache that is down must not turn the operator's save into an
+    # error page. Django logs the failure (django.db.backends.base, ERROR) for monitoring.
+    transaction.on_commit(lambda: connection_info_refresh(*codes), robust=True)
 
 
 def _save(customer: Customer, **options: Any) -> None:
@@ -110,4 +114,37 @@ def customer_restore(*, customer: Customer, by: AbstractBaseUser | None = None) 
         _record_by(customer, by)
         customer.save(update_fields=["removed_at", "updated_at"])
     _refresh_lookup_after_commit(customer.code)
+    return customer
+
+
+# Ingest keys (README "Ingest keys"): the lookup answer does not change, so no cache refresh.
+
+
+@transaction.atomic
+def customer_ingest_key_rotate(*, customer: Customer, by: AbstractBaseUser | None = None) -> str:
+    """Give the customer a new ingest key and return it: the only time it is ever readable.
+
+    The previous key stops working at once; whether reports must carry the key is unchanged.
+    """
+    key = INGEST_KEY_PREFIX + secrets.token_urlsafe(32)  # 32 random bytes
+    Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True).get()
+    customer.ingest_key_hash = ingest_key_digest(key)
+    customer.ingest_key_rotated_at = timezone.now()
+    _record_by(customer, by)
+    customer.save(update_fields=["ingest_key_hash", "ingest_key_rotated_at", "updated_at"])
+    return key
+
+
+@transaction.atomic
+def customer_ingest_key_require(*, customer: Customer, required: bool, by: AbstractBaseUser | None = None) -> Customer:
+    """Require the ingest key on the customer's reports, or stop requiring it; requiring needs a key."""
+    locked = Customer.objects.select_for_update().values_list("ingest_key_hash", "ingest_key_required")
+    customer.ingest_key_hash, customer.ingest_key_required = locked.get(pk=customer.pk)
+    if required and not customer.ingest_key_hash:
+        message = _("Generate an ingest key for this customer before requiring it.")
+        raise ValidationError({"ingest_key_required": [ValidationError(message, code="no_key")]})
+    if customer.ingest_key_required != required:
+        customer.ingest_key_required = required
+        _record_by(customer, by)
+        customer.save(update_fields=["ingest_key_required", "updated_at"])
     return customer

@@ -205,3 +205,18 @@ def client_address(request) -> str | None:
         return clean_ip(client_ip(request) or "")
     except FieldError:
         return None
+
+
+def ingest_key(request, parameters: dict[str, Any]) -> str | None:
+    """The customer's ingest key a commit carries (README "Ingest keys"), if any.
+
+    ``Authorization: Bearer <key>`` first, else the ``key`` parameter (query string or body), which
+    servers that cannot set headers use. Only text counts: a JSON number or list is no key.
+    """
+    scheme, _sep, credentials = request.META.get("HTTP_AUTHORIZATION", "").strip().partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    key = parameters.get("key")
+    if type(key) is not str:
+        return None
+    return key.strip() or None

@@ -106,7 +106,12 @@ def clean_datetime(value: Any) -> datetime.datetime | None:
     if moment is None:
         return None
     date, time = moment
-    return datetime.datetime.combine(date, time or datetime.time(), tzinfo=CHINA_STANDARD_TIME)
+    aware = datetime.datetime.combine(date, time or datetime.time(), tzinfo=CHINA_STANDARD_TIME)
+    try:
+        aware.astimezone(datetime.UTC)  # stored in UTC: 0001-01-01 00:00 in Shanghai is still year 0 there
+    except OverflowError:
+        raise FieldError(_("Enter a real date and time, e.g. 2016-09-21.")) from None
+    return aware
 
 
 def _check_text(text: str, max_length: int) -> str:

@@ -17,22 +17,23 @@ parameter limit. On conflict the figures and ``last_reported_at`` are replaced,
 """
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.db.models import F
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.models import Customer
+from customers.models import Customer, ingest_key_digest, ingest_key_matches
 
-from .models import ImGroup, ImUser, ServerChange, ServerReport, ServerStatus, UnregisteredServer, UsageDay
+from .models import MAX_COUNT, ImGroup, ImUser, ServerChange, ServerReport, ServerStatus, UnregisteredServer, UsageDay
 from .records import GROUP_FIELDS, USER_FIELDS, Cleaner, validate_records
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,29 @@ class UnknownCustomer(Exception):
 
 class RemovedCustomer(Exception):
     """The reported code belongs to a customer removed from the registry: its reports are refused."""
+
+
+class KeyRejected(Exception):
+    """The customer requires its ingest key and the report carried none (``args[1]`` False) or a wrong one."""
+
+
+# Asked once the batch's customers are known, before anything is written (telemetry.throttles.CommitGate):
+# ``gate(codes, unknown_codes)`` counts the commit against each registered code it may store and each code
+# the registry does not know, and returns the codes whose records are refused for now. It may raise to
+# refuse the whole request instead; nothing is stored then.
+CommitGate = Callable[[list[str], list[str]], set[str]]
+
+
+def _key_digest(key: Any) -> str | None:
+    """The digest of the ingest key a request carried; None when it carried none (or not as text)."""
+    return ingest_key_digest(key) if type(key) is str and key else None
+
+
+def key_refusal(*, carried: bool) -> str:
+    """Why a customer's report was refused for its ingest key: it ``carried`` a wrong one, or none."""
+    if carried:
+        return _("This is not the customer's ingest key.")
+    return _("This customer's reports must carry its ingest key (Authorization: Bearer <key>, or key=<key>).")
 
 
 @dataclass(frozen=True)
@@ -78,10 +102,13 @@ def server_report_commit(
     updatetimes: int = 0,
     sender_address: str | None = None,
     now: datetime | None = None,
+    key: str | None = None,
+    gate: CommitGate | None = None,
 ) -> ServerReport:
     """Store one cleaned server report as history and as the customer's latest status.
 
-    Raises :class:`UnknownCustomer` (after recording the sighting) or :class:`RemovedCustomer`.
+    Raises :class:`UnknownCustomer` (after recording the sighting), :class:`KeyRejected` (a customer that
+    requires its ingest key, and ``key`` is not it) or :class:`RemovedCustomer`; ``gate`` may refuse it too.
     A MAC or licence expiry that differs from the registry is stored as reported and logged;
     ``ServerStatus.mac_mismatch``/``timeout_mismatch`` and ``selectors.customers_with_mismatch``
     flag it.
@@ -98,22 +125,38 @@ def server_report_commit(
         "sender_address": sender_address,
     }
     report = None
+    digest = _key_digest(key)
+    key_ok = True
     with transaction.atomic():
-        customer = Customer.objects.filter(code=code).only("id", "code", "mac", "timeout", "removed_at").first()
+        customer = (
+            Customer.objects.filter(code=code)
+            .only("id", "code", "mac", "timeout", "removed_at", "ingest_key_hash", "ingest_key_required")
+            .first()
+        )
+        if customer is not None and customer.ingest_key_required:
+            key_ok = ingest_key_matches(customer.ingest_key_hash, digest)
         if customer is None:
+            if gate is not None:
+                gate([], [code])
             _record_sightings(
                 [code],
                 sender_address=sender_address,
                 now=now,
                 details={"name": name, "mac": mac, "ip": ip, "count": count},
             )
-        elif customer.removed_at is None:
+        elif key_ok and customer.removed_at is None:
+            if gate is not None:
+                gate([code], [])
             report = ServerReport.objects.create(customer=customer, **reported)
             _record_server_changes(customer.pk, reported, now)
             _upsert_status(customer.pk, reported, now)
     if customer is None:
         logger.info("Server report for unknown code %s from %s", code, sender_address)
         raise UnknownCustomer(code)
+    if not key_ok:
+        problem = "a wrong" if digest else "no"
+        logger.warning("Server report for %s from %s refused: %s ingest key", code, sender_address, problem)
+        raise KeyRejected(code, digest is not None)
     if report is None:
         logger.info("Server report for removed customer %s from %s refused", code, sender_address)
         raise RemovedCustomer(code)
@@ -124,17 +167,42 @@ def server_report_commit(
     return report
 
 
-def user_batch_commit(*, records: Any, sender_address: str | None = None, now: datetime | None = None) -> BatchResult:
-    """Upsert a ``/api/user/commit`` batch by (customer, uuid); bad records are rejected alone."""
-    return _batch_commit(_USERS, records, sender_address=sender_address, now=now)
+def user_batch_commit(
+    *,
+    records: Any,
+    sender_address: str | None = None,
+    now: datetime | None = None,
+    key: str | None = None,
+    gate: CommitGate | None = None,
+) -> BatchResult:
+    """Upsert a ``/api/user/commit`` batch by (customer, uuid); bad records are rejected alone.
+
+    The records of a customer that requires its ingest key are rejected (``errors.key``) unless ``key`` is it.
+    """
+    return _batch_commit(_USERS, records, sender_address=sender_address, now=now, key=key, gate=gate)
 
 
-def group_batch_commit(*, records: Any, sender_address: str | None = None, now: datetime | None = None) -> BatchResult:
-    """Upsert a ``/api/group/commit`` batch by (customer, gid); bad records are rejected alone."""
-    return _batch_commit(_GROUPS, records, sender_address=sender_address, now=now)
+def group_batch_commit(
+    *,
+    records: Any,
+    sender_address: str | None = None,
+    now: datetime | None = None,
+    key: str | None = None,
+    gate: CommitGate | None = None,
+) -> BatchResult:
+    """Upsert a ``/api/group/commit`` batch by (customer, gid); bad records are rejected alone (as users)."""
+    return _batch_commit(_GROUPS, records, sender_address=sender_address, now=now, key=key, gate=gate)
 
 
-def _batch_commit(kind: _BatchKind, items: Any, *, sender_address: str | None, now: datetime | None) -> BatchResult:
+def _batch_commit(
+    kind: _BatchKind,
+    items: Any,
+    *,
+    sender_address: str | None,
+    now: datetime | None,
+    key: str | None = None,
+    gate: CommitGate | None = None,
+) -> BatchResult:
     if not isinstance(items, list):
         raise ValidationError({"data": [_("Enter a JSON array of records.")]})
     now = now or timezone.now()
@@ -142,22 +210,35 @@ def _batch_commit(kind: _BatchKind, items: Any, *, sender_address: str | None, n
     cleaned, rejected = validate_records(items, kind.fields)
     codes = sorted({values[0] for _index, values in cleaned})
     rows: dict[tuple[Any, str], tuple] = {}  # (customer id, key) -> values; a later record replaces an earlier one
-    unknown: set[str] = set()
+    digest = _key_digest(key)
     with transaction.atomic():
         customers = _customers_by_code(codes)
+        unknown = [code for code in codes if code not in customers]
+        keyless = {
+            code
+            for code, found in customers.items()
+            if found.key_required and not ingest_key_matches(found.key_hash, digest)
+        }
+        storable = [code for code, found in customers.items() if code not in keyless and found.removed_at is None]
+        throttled = gate(storable, unknown) if gate is not None else set()
         unknown_error = {"code": [_("No customer has this code.")]}
         removed_error = {"code": [_("This customer has been removed from the registry.")]}
+        key_error = {"key": [key_refusal(carried=digest is not None)]}
+        throttled_error = {"code": [_("Too many commits for this customer: try again later.")]}
         for index, values in cleaned:
             found = customers.get(values[0])
             if found is None:
-                unknown.add(values[0])
                 rejected.append({"index": index, "errors": unknown_error})
-            elif found[1] is not None:
+            elif values[0] in keyless:
+                rejected.append({"index": index, "errors": key_error})
+            elif found.removed_at is not None:
                 rejected.append({"index": index, "errors": removed_error})
+            elif values[0] in throttled:
+                rejected.append({"index": index, "errors": throttled_error})
             else:
-                rows[(found[0], values[1])] = values[2:]
+                rows[(found.id, values[1])] = values[2:]
         if unknown:
-            _record_sightings(sorted(unknown), sender_address=sender_address, now=now)
+            _record_sightings(unknown, sender_address=sender_address, now=now)
         if rows:
             if connection.vendor == "postgresql":
                 _copy_upsert(kind, rows, now)
@@ -174,7 +255,11 @@ def _batch_commit(kind: _BatchKind, items: Any, *, sender_address: str | None, n
         result.accepted,
         len(rows),
         len(rejected),
-        f", unknown codes {_some(sorted(unknown))}" if unknown else "",
+        "".join(
+            f", {what} {_some(sorted(codes))}"
+            for what, codes in (("unknown codes", unknown), ("no ingest key", keyless), ("throttled", throttled))
+            if codes
+        ),
     )
     return result
 
@@ -196,12 +281,20 @@ def _chunked(values: list) -> Iterator[list]:
         yield values[start : start + size]
 
 
-def _customers_by_code(codes: list[str]) -> dict[str, tuple[Any, datetime | None]]:
-    """``{code: (customer id, removed_at)}`` for the codes the registry has, removed customers included."""
-    found: dict[str, tuple[Any, datetime | None]] = {}
+class _Found(NamedTuple):
+    id: Any
+    removed_at: datetime | None
+    key_hash: str
+    key_required: bool
+
+
+def _customers_by_code(codes: list[str]) -> dict[str, _Found]:
+    """``{code: _Found}`` for the codes the registry has, removed customers included, with their ingest keys."""
+    found: dict[str, _Found] = {}
+    columns = ("code", "id", "removed_at", "ingest_key_hash", "ingest_key_required")
     for chunk in _chunked(codes):
-        rows = Customer.objects.filter(code__in=chunk).order_by().values_list("code", "id", "removed_at")
-        found.update((code, (pk, removed_at)) for code, pk, removed_at in rows)
+        rows = Customer.objects.filter(code__in=chunk).order_by().values_list(*columns)
+        found.update((code, _Found(*rest)) for code, *rest in rows)
     return found
 
 
@@ -276,6 +369,13 @@ def _record_server_changes(customer_id: Any, reported: dict[str, Any], now: date
         logger.info("Customer %s server changed: %s", customer_id, "; ".join(map(str, changes)))
 
 
+def _total(name: str) -> models.Sum:
+    """``SUM(name)`` that cannot overflow: PostgreSQL sums bigints as numeric; SQLite's integer SUM raises."""
+    if connection.vendor == "sqlite":
+        return models.Sum(Cast(name, models.FloatField()))
+    return models.Sum(name)
+
+
 def _snapshot_usage_days(customer_ids: list[Any], now: datetime) -> None:
     """Keep today's usage totals of the batch's customers (sorted: overlapping batches lock in one order)."""
     today = timezone.localdate(now)
@@ -283,10 +383,21 @@ def _snapshot_usage_days(customer_ids: list[Any], now: datetime) -> None:
         ImUser.objects.filter(customer_id__in=customer_ids)
         .values("customer_id")
         .order_by("customer_id")
-        .annotate(users=models.Count("id"), fmsgs=models.Sum("fmsgs"), tmsgs=models.Sum("tmsgs"))
+        .annotate(users=models.Count("id"), fmsgs=_total("fmsgs"), tmsgs=_total("tmsgs"))
     )
     UsageDay.objects.bulk_create(
-        [UsageDay(day=today, updated_at=now, **row) for row in totals],
+        [
+            UsageDay(
+                day=today,
+                updated_at=now,
+                customer_id=row["customer_id"],
+                users=row["users"],
+                # Each user's count fits in a bigint, their sum may not: capped, never an overflow.
+                fmsgs=min(int(row["fmsgs"]), MAX_COUNT),
+                tmsgs=min(int(row["tmsgs"]), MAX_COUNT),
+            )
+            for row in totals
+        ],
         update_conflicts=True,
         unique_fields=["customer", "day"],
         update_fields=["users", "fmsgs", "tmsgs", "updated_at"],

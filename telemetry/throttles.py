@@ -1,10 +1,62 @@
-"""Throttles for the machine endpoints."""
+"""Throttles for the machine endpoints, and what they do when the cache (Redis) is down.
+
+- ``UnknownCodeLookupThrottle``: distinct unknown codes per client address, for the lookup *and* the
+  commits (one allowance: every answer that tells a known code from an unknown one spends it).
+- ``CommitRateThrottle``: commits per customer code and endpoint, never per address (a company's
+  hundreds of clients, and its IM server, sit behind one NAT address).
+- ``CommitGate``: both, as the commit services ask them once the batch's customers are known.
+
+Throttles protect the service; they must never take it down. A cache that raises (Redis unreachable)
+lets every request through unthrottled, and says so in the log once per outage (``cache_outage``).
+"""
 
 import hashlib
+import logging
+import time
 
+from redis.exceptions import RedisError
+from rest_framework import exceptions
 from rest_framework.throttling import SimpleRateThrottle
 
 from zwadmin.security import client_ip
+
+logger = logging.getLogger(__name__)
+
+# What a cache backend raises when its server is unreachable or too slow (redis-py wraps socket errors, but
+# a near-cache subscription or a connection pool may let an OSError through).
+CACHE_ERRORS = (RedisError, OSError)
+
+
+class CacheOutage:
+    """This process's view of the cache's health: a circuit breaker, so a hung Redis costs one timeout.
+
+    After a failure the cache is not asked again for ``RETRY_AFTER`` seconds (requests go unthrottled and
+    the lookup reads the database); the first failure of an outage and the recovery are logged once.
+    """
+
+    RETRY_AFTER = 5.0
+
+    def __init__(self):
+        self.failed_at: float | None = None
+
+    def usable(self) -> bool:
+        failed_at = self.failed_at
+        return failed_at is None or time.monotonic() - failed_at >= self.RETRY_AFTER
+
+    def failed(self, error: BaseException, consequence: str) -> None:
+        if self.failed_at is None:
+            logger.warning(
+                "cache unavailable (%s: %s): %s until it answers again", type(error).__name__, error, consequence
+            )
+        self.failed_at = time.monotonic()
+
+    def recovered(self) -> None:
+        if self.failed_at is not None:
+            self.failed_at = None
+            logger.warning("cache available again")
+
+
+cache_outage = CacheOutage()
 
 
 class UnknownCodeLookupThrottle(SimpleRateThrottle):
@@ -45,3 +97,96 @@ class UnknownCodeLookupThrottle(SimpleRateThrottle):
         if not self.cache.add(seen_key, 1, self.duration):
             return not self.is_exhausted(self.cache.get(key))
         return self.allow_request(request, view)
+
+
+class CommitRateThrottle(SimpleRateThrottle):
+    """Limits how many commits of one endpoint each customer code may make (``ZWADMIN_COMMIT_RATE``).
+
+    Per code, never per address: every server of a company, and every company behind a hosting
+    provider's NAT, has its own allowance. A commit counts once per distinct code it stores, whatever
+    the number of its records. Only codes that may store count: a report refused for its key (or for
+    an unknown or removed code) spends nothing, so nobody without the key can use up a keyed customer's
+    allowance. Histories of many codes are read and written in one round trip each.
+    """
+
+    scope = "commit"
+
+    def __init__(self, endpoint: str):
+        super().__init__()  # rate, num_requests, duration; rate None (ZWADMIN_COMMIT_RATE empty): no limit
+        self.endpoint = endpoint
+
+    def code_key(self, code: str) -> str:
+        return self.cache_format % {"scope": f"{self.scope}_{self.endpoint}", "ident": code}
+
+    def admit(self, codes: list[str]) -> tuple[set[str], float | None]:
+        """Count one commit for each code that has room; the codes that had none, and when to retry (seconds)."""
+        if self.rate is None or not codes:
+            return set(), None
+        now = self.timer()
+        keys = {code: self.code_key(code) for code in codes}
+        histories = self.cache.get_many(list(keys.values()))
+        over: set[str] = set()
+        waits: list[float] = []
+        counted = {}
+        for code, key in keys.items():
+            history = [moment for moment in histories.get(key) or [] if moment > now - self.duration]
+            if len(history) >= self.num_requests:
+                over.add(code)
+                waits.append(self.duration - (now - history[-1]))
+            else:
+                counted[key] = [now, *history]
+        if counted:
+            self.cache.set_many(counted, self.duration)
+        return over, max(waits) if waits else None
+
+
+class CommitGate:
+    """The throttles of one commit request (``telemetry.services.CommitGate``).
+
+    :meth:`check_address` first, before anything is parsed: an address that has used up its unknown-code
+    allowance (here or at the lookup) is refused every commit, known codes included, as the lookup refuses
+    it every lookup; otherwise a 200 among the 429s would tell an enumerator which codes exist. Then the
+    service calls the gate with the codes it may store and those the registry does not know:
+
+    - each distinct unknown code spends the address's allowance once per window (a server retrying its
+      one mistyped code spends one); a request that goes past it is refused whole (429), nothing stored,
+      so a batch of 50,000 made-up codes learns nothing;
+    - each storable code counts one commit; over-limit codes' records are rejected by index, unless every
+      storable code is over, and then the whole request is refused (429 with Retry-After), which is the
+      usual case of a server that reports only its own code.
+    """
+
+    def __init__(self, request, view, endpoint: str):
+        self.request = request
+        self.view = view
+        self.lookup = UnknownCodeLookupThrottle()
+        self.rate = CommitRateThrottle(endpoint)
+
+    UNTHROTTLED = "commits are not throttled"
+
+    def check_address(self) -> None:
+        if not cache_outage.usable():
+            return
+        try:
+            history = self.lookup.cache.get(self.lookup.get_cache_key(self.request, self.view))
+        except CACHE_ERRORS as error:
+            cache_outage.failed(error, self.UNTHROTTLED)
+            return
+        cache_outage.recovered()
+        if self.lookup.is_exhausted(history):
+            raise exceptions.Throttled(wait=self.lookup.wait())
+
+    def __call__(self, codes: list[str], unknown: list[str]) -> set[str]:
+        if not cache_outage.usable():
+            return set()
+        try:
+            for code in unknown:
+                if not self.lookup.record_unknown_code(self.request, self.view, code):
+                    raise exceptions.Throttled(wait=self.lookup.wait())
+            over, wait = self.rate.admit(codes)
+        except CACHE_ERRORS as error:
+            cache_outage.failed(error, self.UNTHROTTLED)
+            return set()
+        if over and len(over) == len(codes):
+            raise exceptions.Throttled(wait=wait)
+        return over

@@ -54,6 +54,8 @@ THIRD_PARTY_APPS = [
     "rangefilter",  # date-range list filters in the console
     "simple_history",  # the customers' audit trail: who changed what, old → new
     "import_export",  # CSV and Excel export of the console's lists (export only)
+    "drf_spectacular",  # the OpenAPI 3 schema, /api/schema/
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by whitenoise: /api/docs/ works offline
 ]
 LOCAL_APPS = [
     "zwadmin",
@@ -111,9 +113,13 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's backend, reusing one redis-py client instead of building one per call (zwadmin/cache.py).
+            "BACKEND": "zwadmin.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("DJANGO_CACHE_PREFIX", "zwadmin"),
+            # Each process keeps copies of the lookup answers and of the lookup throttle's histories, dropped
+            # as writes are announced through Redis: a lookup that hits asks Redis nothing (zwadmin/cache.py).
+            "NEAR_CACHE": {"PREFIXES": ["customer-info:", "throttle_lookup_unknown_"], "MAX_AGE": 30},
         }
     }
 else:
@@ -174,7 +180,27 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         # Distinct unknown codes one client address may look up before it is refused.
         "lookup_unknown": os.environ.get("ZWADMIN_LOOKUP_UNKNOWN_RATE", "30/hour"),
+        # Commits per customer code, per endpoint (server, user, group), never per address. Empty: no limit.
+        "commit": os.environ.get("ZWADMIN_COMMIT_RATE", "3600/hour") or None,
     },
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# The OpenAPI schema (/api/schema/) and Swagger UI (/api/docs/): public, like the vendor document they
+# restate; zwadmin/schema.py describes the machine endpoints, which parse their raw requests themselves.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "zwadmin API",
+    "DESCRIPTION": "The vendor interface document's endpoints (PROTOCOL.md): the client lookup, the servers' "
+    "commits, and the management interface for staff.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],  # the same document for everyone: cached once per process and language
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["zwadmin.schema.preprocess"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "zwadmin.schema.postprocess"],
 }
 
 # How long a client lookup stays cached; edits invalidate it at once, this only bounds memory.
@@ -225,7 +251,8 @@ SILENCED_SYSTEM_CHECKS = [
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 if REDIS_URL:
-    CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": 2, "socket_timeout": 2}
+    for option in ("socket_connect_timeout", "socket_timeout"):
+        CACHES["default"].setdefault("OPTIONS", {}).setdefault(option, 2)
 
 # Admin login lockout (django-axes): only the console's login form is watched (the lookup and the commits
 # never authenticate), failures are counted in the database, so every node sees them. A username is locked

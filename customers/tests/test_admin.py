@@ -296,12 +296,16 @@ def action_names(response):
     return {name for name, _ in response.context["action_form"].fields["action"].choices if name}
 
 
+# Tested in telemetry/tests/test_ingest_keys.py.
+INGEST_KEY_ACTIONS = {"rotate_ingest_key", "require_ingest_key", "waive_ingest_key"}
+
+
 def test_the_hard_delete_action_is_not_offered(admin_client, make_customer):
     make_customer()
 
     response = admin_client.get(CHANGELIST)
 
-    assert action_names(response) == {"remove_selected", "restore_selected", "export_admin_action"}
+    assert action_names(response) == {"remove_selected", "restore_selected", "export_admin_action", *INGEST_KEY_ACTIONS}
 
 
 def test_the_hard_delete_action_cannot_be_posted_either(admin_client, make_customer):
@@ -356,6 +360,6 @@ def test_staff_without_the_delete_permission_get_no_removal_actions(make_staff, 
     response = client.get(CHANGELIST)
 
     assert response.status_code == HTTPStatus.OK
-    assert action_names(response) == {"export_admin_action"}
+    assert action_names(response) == {"export_admin_action", *INGEST_KEY_ACTIONS}  # keys need only *change*
     assert client.get(delete_url(customer)).status_code == HTTPStatus.FORBIDDEN
     assert Customer.objects.active().exists()
