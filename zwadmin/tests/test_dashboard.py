@@ -147,6 +147,13 @@ def test_the_admin_index_shows_the_dashboard_above_the_app_list(admin_client, fl
     assert "no report for more than 48 hours" in html
 
 
+def test_an_app_index_page_lists_its_models_without_the_dashboard(admin_client, fleet):
+    response = admin_client.get("/admin/customers/")
+
+    assert response.status_code == HTTPStatus.OK
+    assert 'class="zw-fleet"' not in response.content.decode()
+
+
 def test_each_figure_links_to_a_list_of_exactly_that_many(admin_client, fleet):
     linked = [(label, value, url) for label, value, url in dashboard_figures(admin_client.get(INDEX)) if url]
 
