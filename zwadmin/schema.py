@@ -27,6 +27,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.response import Response
 
 from telemetry.models import MAX_COUNT, ImGroup, ImUser, ServerReport
+from telemetry.records import GROUP_FIELDS, USER_FIELDS
 
 # ---------------------------------------------------------------------------------------------------------------
 # Serving
@@ -183,7 +184,7 @@ COMPONENTS = {
             "nickname": _text(_max(ImUser, "nickname")),
             **{name: COUNT for name in ImUser.FIGURES},
         },
-        "required": ["code", "uuid", "nickname", *ImUser.FIGURES],
+        "required": [name for name, _clean in USER_FIELDS],
     },
     "GroupRecord": {
         "type": "object",
@@ -200,18 +201,7 @@ COMPONENTS = {
             "fcount": COUNT,
             "ncount": COUNT,
         },
-        "required": [
-            "code",
-            "gid",
-            "name",
-            "createrid",
-            "creatername",
-            "ucount",
-            "msgcount",
-            "ctime",
-            "fcount",
-            "ncount",
-        ],
+        "required": [name for name, _clean in GROUP_FIELDS],
     },
 }
 for _record in ("UserRecord", "GroupRecord"):
