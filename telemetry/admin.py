@@ -20,7 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from customers.models import Customer
 from zwadmin.charts import Labels, daily_chart
@@ -351,7 +351,7 @@ class CustomerTelemetryAdminMixin:
                 labels=Labels(
                     title=_("Users reported by the server (highest of each day)"),
                     x_axis=_("date"),
-                    y_axis=_("users"),
+                    y_axis=pgettext_lazy("number of", "users"),
                     tooltip=_("%(day)s: %(value)s users"),
                     empty=empty,
                     summary=summary,

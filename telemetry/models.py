@@ -7,6 +7,7 @@ say what the interface document says.
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.models import Customer
 
@@ -28,7 +29,7 @@ class ServerFields(models.Model):
     mac = models.CharField(_("reported MAC"), max_length=23, blank=True)
     ip = models.GenericIPAddressField(_("reported IP"), null=True, blank=True)
     timeout = models.DateField(_("reported licence expiry"), null=True, blank=True)
-    count = count_field(_("users"))
+    count = count_field(pgettext_lazy("number of", "users"))
     updatetimes = count_field(_("address-book updates"))
     reported_at = models.DateTimeField(_("reported at"))
     sender_address = models.GenericIPAddressField(_("sender address"), null=True, blank=True)
@@ -190,7 +191,7 @@ class UnregisteredServer(models.Model):
     name = models.CharField(_("reported name"), max_length=100, blank=True)
     mac = models.CharField(_("reported MAC"), max_length=23, blank=True)
     ip = models.GenericIPAddressField(_("reported IP"), null=True, blank=True)
-    count = count_field(_("users"))
+    count = count_field(pgettext_lazy("number of", "users"))
     sender_address = models.GenericIPAddressField(_("sender address"), null=True, blank=True)
     first_seen_at = models.DateTimeField(_("first seen"))
     last_seen_at = models.DateTimeField(_("last seen"))
@@ -249,7 +250,7 @@ class UsageDay(models.Model):
         Customer, on_delete=models.CASCADE, related_name="usage_days", verbose_name=_("customer")
     )
     day = models.DateField(_("day"))
-    users = count_field(_("users"))
+    users = count_field(pgettext_lazy("number of", "users"))
     fmsgs = count_field(_("messages sent"))
     tmsgs = count_field(_("messages received"))
     updated_at = models.DateTimeField(_("updated at"))
