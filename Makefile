@@ -45,6 +45,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports  # the layers of docs/ARCHITECTURE.md (pyproject.toml): an upward import fails
 
 fmt: install
 	$(BIN)/ruff format .

@@ -1,43 +1,29 @@
-"""The operators' console for the customer registry.
+"""The operators' console for the customer registry: ``CustomerAdmin``, the registry's own part.
 
 Every write goes through ``customers.services`` so the admin and the API share
 validation and the lookup-cache refresh. "Delete" in the admin is the
 document's removal (删除客户): soft, and undone by the restore action.
+
+Not registered here: the console registers it with what the customers' servers report beside it
+(``console.admin.CustomerConsoleAdmin``), which this app, below telemetry, cannot import.
 """
 
 from django.contrib import admin, messages
-from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from rangefilter.filters import DateRangeFilterBuilder
 
-from telemetry.admin import CustomerTelemetryAdminMixin
-from zwadmin import dashboard
 from zwadmin.audit import AuditTrailAdmin
-from zwadmin.dashboard import Mismatch, ReportingState
 from zwadmin.exports import ExportAdminMixin
 
 from . import services
-from .models import Customer, LicenceState
+from .licence import LicenceState
+from .models import Customer
 from .resources import CustomerResource
-
-# The console's status colours, the same on the dashboard (zwadmin/templates/zwadmin/console_styles.html).
-OK, WARNING, DANGER, NEUTRAL = "#2e7d32", "#ef6c00", "#c62828", "#757575"
-LICENCE_COLOURS = {
-    LicenceState.OK: OK,
-    LicenceState.EXPIRING: WARNING,
-    LicenceState.EXPIRED: DANGER,
-    LicenceState.UNKNOWN: NEUTRAL,
-}
-REPORTING_COLOURS = {
-    ReportingState.LIVE: OK,
-    ReportingState.SILENT: WARNING,
-    ReportingState.NEVER: NEUTRAL,
-}
 
 
 class RegistryStateFilter(admin.SimpleListFilter):
@@ -83,55 +69,16 @@ class LicenceStateFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReportingStateFilter(admin.SimpleListFilter):
-    """Whether the customer's server is reporting, by the age of its latest report (zwadmin.dashboard)."""
-
-    title = _("reporting")
-    parameter_name = "reporting"
-
-    def lookups(self, request, model_admin):
-        hours = dashboard.silent_after().total_seconds() // 3600
-        return [
-            (dashboard.REPORTED_LAST_DAY, _("reported in the last 24 hours")),
-            (ReportingState.LIVE, _("live (reported within %(hours)d hours)") % {"hours": hours}),
-            (ReportingState.SILENT, _("silent (no report for %(hours)d hours)") % {"hours": hours}),
-            (ReportingState.NEVER, ReportingState.NEVER.label),
-        ]
-
-    def queryset(self, request, queryset):
-        condition = dashboard.reporting_condition(self.value()) if self.value() else None
-        return queryset if condition is None else queryset.filter(condition)
-
-
-class MismatchFilter(admin.SimpleListFilter):
-    """Customers whose server's latest report contradicts the registry."""
-
-    title = _("report differs from the registry")
-    parameter_name = "mismatch"
-
-    def lookups(self, request, model_admin):
-        return Mismatch.choices
-
-    def queryset(self, request, queryset):
-        condition = dashboard.MISMATCH_CONDITIONS.get(self.value())
-        return queryset if condition is None else queryset.filter(condition)
-
-
-@admin.register(Customer)
-class CustomerAdmin(ExportAdminMixin, CustomerTelemetryAdminMixin, AuditTrailAdmin):
+class CustomerAdmin(ExportAdminMixin, AuditTrailAdmin):
     resource_classes = [CustomerResource]  # export: CSV, XLSX; the history page: who changed what, old → new
-    list_display = ("code", "name", "licence", "reporting", "endpoints", "contact", "ctel", "server", "registry_state")
+    list_display = ("code", "name", "licence", "endpoints", "contact", "ctel", "service_engineer", "registry_state")
     list_display_links = ("code", "name")
     list_filter = (
         RegistryStateFilter,
         LicenceStateFilter,
-        ReportingStateFilter,
-        MismatchFilter,
         ("timeout", DateRangeFilterBuilder(title=_("licence expiry"))),
-        ("server_status__reported_at", DateRangeFilterBuilder(title=_("last report"))),
-        "server",
+        "service_engineer",
     )
-    list_select_related = ("server_status",)  # the reporting column, in the page's one query
     show_facets = admin.ShowFacets.ALWAYS  # a few thousand customers: counting each choice is cheap
     search_fields = ("code", "name", "contact", "ctel")
     ordering = ("code",)
@@ -148,7 +95,7 @@ class CustomerAdmin(ExportAdminMixin, CustomerTelemetryAdminMixin, AuditTrailAdm
             },
         ),
         (_("Licence"), {"fields": ("timeout",)}),
-        (_("Contact"), {"fields": ("contact", "ctel", "server")}),
+        (_("Contact"), {"fields": ("contact", "ctel", "service_engineer")}),
         (
             _("Server authentication"),
             {
@@ -164,32 +111,9 @@ class CustomerAdmin(ExportAdminMixin, CustomerTelemetryAdminMixin, AuditTrailAdm
         state = customer.licence_state()
         return format_html(
             '<span style="color:{};font-weight:bold" title="{}">● {}</span>',
-            LICENCE_COLOURS[state],
+            state.tone.colour,
             state.label,
             customer.timeout or state.label,
-        )
-
-    @admin.display(description=_("last report"), ordering="server_status__reported_at")
-    def reporting(self, customer: Customer):
-        status = getattr(customer, "server_status", None)  # selected with the page (list_select_related)
-        state = dashboard.reporting_state(status.reported_at if status else None)
-        if status is None:
-            return format_html('<span style="color:{}">● {}</span>', REPORTING_COLOURS[state], state.label)
-        exact = f"{timezone.localtime(status.reported_at):%Y-%m-%d %H:%M:%S}"
-        flags = [
-            (_("MAC differs from the registry"), status.mac_mismatch),
-            (_("licence expiry differs from the registry"), status.timeout_mismatch),
-        ]
-        return format_html(
-            '<span style="color:{};font-weight:bold" title="{}">● {}</span><br><span title="{}">{}</span>{}',
-            REPORTING_COLOURS[state],
-            exact,
-            state.label,
-            exact,
-            naturaltime(status.reported_at),
-            format_html_join(
-                "", '<br><span style="color:{}">⚠ {}</span>', [(DANGER, text) for text, flag in flags if flag]
-            ),
         )
 
     @admin.display(description=_("endpoints"))

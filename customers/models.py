@@ -6,10 +6,10 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .licence import LicenceState, licence_condition, licence_state
 from .validators import (
     CODE_PATTERN,
     normalize_mac,
@@ -18,15 +18,6 @@ from .validators import (
     validate_mac,
     validate_phone,
 )
-
-EXPIRING_WITHIN_DAYS = 30
-
-
-class LicenceState(models.TextChoices):
-    OK = "ok", _("valid")
-    EXPIRING = "expiring", _("expiring within 30 days")
-    EXPIRED = "expired", _("expired")
-    UNKNOWN = "unknown", _("no expiry date")
 
 
 class CustomerQuerySet(models.QuerySet):
@@ -37,17 +28,8 @@ class CustomerQuerySet(models.QuerySet):
         return self.filter(removed_at__isnull=False)
 
     def with_licence_state(self, state: str, today: datetime.date | None = None):
-        today = today or timezone.localdate()
-        soon = today + datetime.timedelta(days=EXPIRING_WITHIN_DAYS)
-        if state == LicenceState.EXPIRED:
-            return self.filter(timeout__lt=today)
-        if state == LicenceState.EXPIRING:
-            return self.filter(timeout__gte=today, timeout__lte=soon)
-        if state == LicenceState.OK:
-            return self.filter(timeout__gt=soon)
-        if state == LicenceState.UNKNOWN:
-            return self.filter(timeout__isnull=True)
-        return self.none()
+        condition = licence_condition(state, today)
+        return self.none() if condition is None else self.filter(condition)
 
 
 def port_field(verbose_name):
@@ -97,7 +79,8 @@ class Customer(models.Model):
     timeout = models.DateField(_("licence expiry"), null=True, blank=True)
     contact = models.CharField(_("contact person"), max_length=50, blank=True)
     ctel = models.CharField(_("contact phone"), max_length=32, blank=True, validators=[validate_phone])
-    server = models.CharField(
+    # The document's ``server`` (负责服务人员): our engineer, not the customer's IM server. The wire name stays.
+    service_engineer = models.CharField(
         _("service engineer"), max_length=50, blank=True, help_text=_("Our engineer responsible for this customer.")
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -126,7 +109,7 @@ class Customer(models.Model):
         ordering = ["code"]
         indexes = [
             models.Index(fields=["timeout"], name="customer_timeout_idx"),
-            models.Index(fields=["server"], name="customer_server_idx"),
+            models.Index(fields=["service_engineer"], name="customer_engineer_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(code__regex=CODE_PATTERN), name="customer_code_digits"),
@@ -158,14 +141,7 @@ class Customer(models.Model):
         return self.removed_at is not None
 
     def licence_state(self, today: datetime.date | None = None) -> LicenceState:
-        if self.timeout is None:
-            return LicenceState.UNKNOWN
-        today = today or timezone.localdate()
-        if self.timeout < today:
-            return LicenceState.EXPIRED
-        if self.timeout <= today + datetime.timedelta(days=EXPIRING_WITHIN_DAYS):
-            return LicenceState.EXPIRING
-        return LicenceState.OK
+        return licence_state(self.timeout, today)
 
 
 # Ingest keys: 32 random bytes, so a plain SHA-256 is as strong as a slow password hash (nothing to guess

@@ -33,7 +33,7 @@ EDITABLE_FIELDS = (
     "timeout",
     "contact",
     "ctel",
-    "server",
+    "service_engineer",
 )
 
 

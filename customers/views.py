@@ -2,14 +2,15 @@
 
 from http import HTTPStatus
 
-from django.utils.translation import gettext as _
+from django.db.models import F
 from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from zwadmin.api import StaffModelPermissions
+from zwadmin.drf import StaffModelPermissions
 
 from . import services
+from .errors import UnknownCustomerId
 from .filters import CustomerFilterSet
 from .models import Customer
 from .serializers import CustomerAddSerializer, CustomerRemoveSerializer, CustomerSerializer
@@ -18,10 +19,11 @@ from .serializers import CustomerAddSerializer, CustomerRemoveSerializer, Custom
 class CustomerListView(generics.ListAPIView):
     """``GET /customer/list``: the registry and each server's latest status, paginated; removed customers are hidden."""
 
-    queryset = Customer.objects.active().select_related("server_status")
+    # ``server`` (the document's name for the service engineer) orders the list under its wire name.
+    queryset = Customer.objects.active().select_related("server_status").annotate(server=F("service_engineer"))
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilterSet
-    search_fields = ("code", "name", "contact", "ctel", "server")
+    search_fields = ("code", "name", "contact", "ctel", "service_engineer")
     ordering_fields = ("code", "name", "timeout", "server", "created_at", "updated_at")
     ordering = ("code",)
 
@@ -53,7 +55,6 @@ class CustomerRemoveView(APIView):
         serializer.is_valid(raise_exception=True)
         customer = Customer.objects.active().filter(pk=serializer.validated_data["id"]).first()
         if customer is None:
-            message = _("No customer in the registry has this id.")
-            return Response({"detail": message, "errors": {"id": [message]}}, status=HTTPStatus.NOT_FOUND)
+            raise UnknownCustomerId()
         services.customer_remove(customer=customer, by=request.user)
         return Response({"status": "ok", "id": str(customer.id), "removed_at": customer.removed_at})

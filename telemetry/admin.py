@@ -16,21 +16,18 @@ from django.db.models import Exists, OuterRef
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.http import urlencode
-from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext, pgettext_lazy
 
 from customers.models import Customer
-from zwadmin.charts import Labels, daily_chart
-from zwadmin.dashboard import customer_daily_figures
 from zwadmin.exports import ExportAdminMixin
 
-from .models import ImGroup, ImUser, ServerChange, ServerReport, ServerStatus, UnregisteredServer
+from .models import ImGroup, ImUser, ServerChange, ServerReport, UnregisteredServer
 from .resources import ImGroupResource, ImUserResource
+from .states import MISMATCH_TONE, differs
 
-MISMATCH_STYLE = "color:#c62828;font-weight:bold"
+MISMATCH_STYLE = f"color:{MISMATCH_TONE.colour};font-weight:bold"
 CUSTOMER_LOOKUP = "customer__id__exact"  # what CustomerAutocompleteFilter reads, and what links to a list set
 
 
@@ -108,7 +105,7 @@ class PerCustomerAdmin(ReadOnlyAdmin):
         return super().media + autocomplete.media + ours
 
 
-def _display(value):
+def display_value(value):
     """A value as the admin shows one: local time, localized, a dash for nothing."""
     if value is None or value == "":
         return "—"
@@ -149,13 +146,12 @@ class ServerReportAdmin(PerCustomerAdmin):
     @admin.display(description=_("reported MAC"), ordering="mac")
     def reported_mac(self, report: ServerReport):
         licensed = report.customer.mac
-        return flagged(report.mac, bool(licensed and report.mac and report.mac != licensed), licensed)
+        return flagged(report.mac, differs(licensed, report.mac), licensed)
 
     @admin.display(description=_("reported licence expiry"), ordering="timeout")
     def reported_timeout(self, report: ServerReport):
         registered = report.customer.timeout
-        mismatch = bool(registered and report.timeout and report.timeout != registered)
-        return flagged(_display(report.timeout), mismatch, _display(registered))
+        return flagged(display_value(report.timeout), differs(registered, report.timeout), display_value(registered))
 
 
 @admin.register(ServerChange)
@@ -260,150 +256,3 @@ class UnregisteredServerAdmin(ReadOnlyAdmin):
             self.message_user(request, _("This code is already in the registry."), messages.WARNING)
             return None
         return HttpResponseRedirect(customer_add_url(servers[0]))
-
-
-def _changelist_link(model, customer: Customer, text):
-    url = reverse(f"admin:telemetry_{model._meta.model_name}_changelist")
-    return format_html('<a href="{}?{}">{}</a>', url, urlencode({CUSTOMER_LOOKUP: customer.pk}), text)
-
-
-class CustomerTelemetryAdminMixin:
-    """For CustomerAdmin: its change page shows what the customer's server last reported and links
-    to the customer's users, groups and report history, each for operators allowed to view them.
-
-    Read-only fields rather than a ServerStatus inline: an inline's formset would have to be
-    posted back with every save of the customer form, though there is nothing in it to save.
-    """
-
-    telemetry_fields = {
-        "telemetry_status": "telemetry.view_serverstatus",
-        "telemetry_users": "telemetry.view_imuser",
-        "telemetry_groups": "telemetry.view_imgroup",
-        "telemetry_reports": "telemetry.view_serverreport",
-        "telemetry_activity": "telemetry.view_serverreport",
-        "telemetry_changes": "telemetry.view_serverchange",
-    }
-
-    def _telemetry_fields(self, request, obj) -> tuple[str, ...]:
-        if obj is None:  # the add page: nothing reported yet
-            return ()
-        return tuple(name for name, perm in self.telemetry_fields.items() if request.user.has_perm(perm))
-
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        fields = self._telemetry_fields(request, obj)
-        return [*fieldsets, (_("Telemetry"), {"fields": fields})] if fields else fieldsets
-
-    def get_readonly_fields(self, request, obj=None):
-        return (*super().get_readonly_fields(request, obj), *self._telemetry_fields(request, obj))
-
-    @admin.display(description=_("latest report"))
-    def telemetry_status(self, customer: Customer):
-        status = ServerStatus.objects.filter(customer=customer).first()
-        if status is None:
-            return _("Its server has not reported yet.")
-        status.customer = customer  # compare with the registry row on this page
-        label = {field.name: capfirst(field.verbose_name) for field in ServerStatus._meta.fields}
-        rows = [
-            (label["name"], _display(status.name)),
-            (label["mac"], flagged(status.mac, status.mac_mismatch, customer.mac)),
-            (label["ip"], _display(status.ip)),
-            (label["timeout"], flagged(_display(status.timeout), status.timeout_mismatch, _display(customer.timeout))),
-            (label["count"], _display(status.count)),
-            (label["updatetimes"], _display(status.updatetimes)),
-            (label["reported_at"], _display(status.reported_at)),
-            (label["sender_address"], _display(status.sender_address)),
-            (label["first_reported_at"], _display(status.first_reported_at)),
-            (label["reports"], _display(status.reports)),
-        ]
-        return format_html(
-            '<table class="telemetry-status"><tbody>{}</tbody></table>',
-            format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
-        )
-
-    @admin.display(description=_("IM users"))
-    def telemetry_users(self, customer: Customer):
-        count = customer.im_users.count()
-        text = ngettext("%(count)d user", "%(count)d users", count) % {"count": count}
-        return _changelist_link(ImUser, customer, text)
-
-    @admin.display(description=_("IM groups"))
-    def telemetry_groups(self, customer: Customer):
-        count = customer.im_groups.count()
-        text = ngettext("%(count)d group", "%(count)d groups", count) % {"count": count}
-        return _changelist_link(ImGroup, customer, text)
-
-    @admin.display(description=_("server reports"))
-    def telemetry_reports(self, customer: Customer):
-        return _changelist_link(ServerReport, customer, _("report history"))
-
-    @admin.display(description=_("last 90 days"))
-    def telemetry_activity(self, customer: Customer):
-        first_day, last_day, days = customer_daily_figures(customer=customer, days=90)
-        empty = _("No reports in the last 90 days")
-        summary = _("latest (%(day)s): %(latest)s · highest: %(highest)s")
-        charts = [
-            daily_chart(
-                kind="line",
-                values=[(day.day, day.users) for day in days],
-                first_day=first_day,
-                last_day=last_day,
-                labels=Labels(
-                    title=_("Users reported by the server (highest of each day)"),
-                    x_axis=_("date"),
-                    y_axis=pgettext_lazy("number of", "users"),
-                    tooltip=_("%(day)s: %(value)s users"),
-                    empty=empty,
-                    summary=summary,
-                ),
-                chart_id="customer-users",
-            ),
-            daily_chart(
-                kind="line",
-                values=[(day.day, day.updates) for day in days],
-                first_day=first_day,
-                last_day=last_day,
-                labels=Labels(
-                    title=_("Address-book updates reported by the server (highest of each day)"),
-                    x_axis=_("date"),
-                    y_axis=_("updates"),
-                    tooltip=_("%(day)s: %(value)s address-book updates"),
-                    empty=empty,
-                    summary=summary,
-                ),
-                chart_id="customer-updates",
-            ),
-            daily_chart(
-                kind="bar",
-                values=list(
-                    customer.usage_days.filter(day__gte=first_day, day__lte=last_day).values_list("day", "fmsgs")
-                ),
-                first_day=first_day,
-                last_day=last_day,
-                labels=Labels(
-                    title=_("Messages sent by the customer's users (total as of each day's last user report)"),
-                    x_axis=_("date"),
-                    y_axis=_("messages"),
-                    tooltip=_("%(day)s: %(value)s messages sent"),
-                    empty=_("No user reports in the last 90 days"),
-                    summary=summary,
-                ),
-                chart_id="customer-messages",
-            ),
-        ]
-        return format_html_join("", '<div class="zw-chart-box">{}</div>', ((chart,) for chart in charts))
-
-    @admin.display(description=_("server changes"))
-    def telemetry_changes(self, customer: Customer):
-        changes = list(customer.server_changes.all()[:10])
-        if not changes:
-            return _("Its server has always reported the same name, MAC and IP.")
-        rows = [
-            (_display(change.changed_at), change.get_field_display(), change.old_value or "—", change.new_value or "—")
-            for change in changes
-        ]
-        return format_html(
-            '<table class="telemetry-status"><tbody>{}</tbody></table>{}',
-            format_html_join("", "<tr><td>{}</td><th>{}</th><td>{} → {}</td></tr>", rows),
-            _changelist_link(ServerChange, customer, _("all server changes")),
-        )

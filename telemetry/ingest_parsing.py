@@ -29,9 +29,9 @@ from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 
-from zwadmin.security import client_ip
+from zwadmin.client_address import client_ip
 
-from .records import FieldError, clean_ip
+from .validators import FieldError, clean_ip
 
 _LATIN1 = "iso-8859-1"  # bytes <-> str one to one: how WSGI hands over the raw query string
 _escape_decode = getattr(codecs, "escape_decode", None)
@@ -196,7 +196,7 @@ def commit_parameters(request) -> dict[str, Any]:
 
 
 def client_address(request) -> str | None:
-    """The sender's IP address as the whole project reads it (``zwadmin.security.client_ip``).
+    """The sender's IP address as the whole project reads it (``zwadmin.client_address.client_ip``).
 
     ``NUM_PROXIES`` hops from the right of ``X-Forwarded-For``, ``REMOTE_ADDR`` when unset, so
     the stored sender agrees with the throttles and the login lockout; None if it is not an IP.

@@ -1,4 +1,4 @@
-"""What deployed IM servers report (PROTOCOL.md, "Server interface").
+"""What deployed IM servers report (docs/protocol.md, "Server interface").
 
 Field names of the per-user and per-group figures are the wire names
 (``fmsgs``, ``ucount`` …) so that ``?ordering=-fmsgs`` and the CSV columns
@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from customers.models import Customer
+
+from .states import differs
 
 MAX_COUNT = 2**63 - 1  # "counts fit in 64 bits": PostgreSQL's bigint is signed
 
@@ -64,8 +66,8 @@ class ServerStatus(ServerFields):
     """The latest report of each customer's server: what the fleet views read.
 
     The reported MAC and licence expiry are compared with the registry when
-    read (``mac_mismatch``, ``timeout_mismatch``), so editing the registry
-    clears or raises the flag at once.
+    read (``mac_mismatch``, ``timeout_mismatch``, by ``telemetry.states.differs``),
+    so editing the registry clears or raises the flag at once.
     """
 
     customer = models.OneToOneField(
@@ -90,12 +92,12 @@ class ServerStatus(ServerFields):
     @property
     def mac_mismatch(self) -> bool:
         """The server runs on a MAC the customer was not licensed for (no licensed MAC: nothing to compare)."""
-        return bool(self.customer.mac and self.mac and self.mac != self.customer.mac)
+        return differs(self.customer.mac, self.mac)
 
     @property
     def timeout_mismatch(self) -> bool:
         """The server's licence expiry is not the one in the registry."""
-        return bool(self.customer.timeout and self.timeout and self.timeout != self.customer.timeout)
+        return differs(self.customer.timeout, self.timeout)
 
 
 class ImUser(models.Model):

@@ -8,8 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from django.utils import timezone
 from rest_framework import renderers
 
-# A cell starting with one of these is a formula to Excel; the text comes from customers' servers.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from zwadmin.exports import FORMULA_STARTS
 
 
 class CSVRenderer(renderers.BaseRenderer):

@@ -1,15 +1,10 @@
 """Reads of the telemetry that are more than a queryset."""
 
-from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, QuerySet
 
 from customers.models import Customer
 
-# The rules of ServerStatus.mac_mismatch / timeout_mismatch, in SQL: compared only when both sides are known
-# ("> ''" is "neither NULL nor empty").
-MAC_MISMATCH = Q(mac__gt="", server_status__mac__gt="") & ~Q(server_status__mac=F("mac"))
-TIMEOUT_MISMATCH = Q(timeout__isnull=False, server_status__timeout__isnull=False) & ~Q(
-    server_status__timeout=F("timeout")
-)
+from .states import MISMATCH_CONDITIONS, Mismatch
 
 
 def customers_with_mismatch(*, queryset: QuerySet[Customer] | None = None) -> QuerySet[Customer]:
@@ -21,9 +16,9 @@ def customers_with_mismatch(*, queryset: QuerySet[Customer] | None = None) -> Qu
     queryset = Customer.objects.active() if queryset is None else queryset
     return (
         queryset.annotate(
-            mac_mismatch=ExpressionWrapper(MAC_MISMATCH, output_field=BooleanField()),
-            timeout_mismatch=ExpressionWrapper(TIMEOUT_MISMATCH, output_field=BooleanField()),
+            mac_mismatch=ExpressionWrapper(MISMATCH_CONDITIONS[Mismatch.MAC], output_field=BooleanField()),
+            timeout_mismatch=ExpressionWrapper(MISMATCH_CONDITIONS[Mismatch.TIMEOUT], output_field=BooleanField()),
         )
-        .filter(MAC_MISMATCH | TIMEOUT_MISMATCH)
+        .filter(MISMATCH_CONDITIONS[Mismatch.ANY])
         .select_related("server_status")
     )

@@ -1,6 +1,6 @@
 """Every write of what deployed IM servers commit (PROTOCOL.md, "Server interface").
 
-One function per endpoint. Each validates (``telemetry.records``), then writes
+One function per endpoint. Each validates (``telemetry.validators``), then writes
 in one transaction with a fixed number of queries whatever the batch size: the
 batch's customer codes are looked up in one query and its rows upserted in one
 statement.
@@ -31,24 +31,14 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.errors import IngestKeyRejected, RemovedCustomer, UnknownCode
 from customers.models import Customer, ingest_key_digest, ingest_key_matches
 
 from .models import MAX_COUNT, ImGroup, ImUser, ServerChange, ServerReport, ServerStatus, UnregisteredServer, UsageDay
-from .records import GROUP_FIELDS, USER_FIELDS, Cleaner, validate_records
+from .states import differs
+from .validators import GROUP_FIELDS, USER_FIELDS, Cleaner, validate_records
 
 logger = logging.getLogger(__name__)
-
-
-class UnknownCustomer(Exception):
-    """No registry customer has the reported code (the sighting has been recorded)."""
-
-
-class RemovedCustomer(Exception):
-    """The reported code belongs to a customer removed from the registry: its reports are refused."""
-
-
-class KeyRejected(Exception):
-    """The customer requires its ingest key and the report carried none (``args[1]`` False) or a wrong one."""
 
 
 # Asked once the batch's customers are known, before anything is written (telemetry.throttles.CommitGate):
@@ -61,13 +51,6 @@ CommitGate = Callable[[list[str], list[str]], set[str]]
 def _key_digest(key: Any) -> str | None:
     """The digest of the ingest key a request carried; None when it carried none (or not as text)."""
     return ingest_key_digest(key) if type(key) is str and key else None
-
-
-def key_refusal(*, carried: bool) -> str:
-    """Why a customer's report was refused for its ingest key: it ``carried`` a wrong one, or none."""
-    if carried:
-        return _("This is not the customer's ingest key.")
-    return _("This customer's reports must carry its ingest key (Authorization: Bearer <key>, or key=<key>).")
 
 
 @dataclass(frozen=True)
@@ -107,11 +90,10 @@ def server_report_commit(
 ) -> ServerReport:
     """Store one cleaned server report as history and as the customer's latest status.
 
-    Raises :class:`UnknownCustomer` (after recording the sighting), :class:`KeyRejected` (a customer that
-    requires its ingest key, and ``key`` is not it) or :class:`RemovedCustomer`; ``gate`` may refuse it too.
-    A MAC or licence expiry that differs from the registry is stored as reported and logged;
-    ``ServerStatus.mac_mismatch``/``timeout_mismatch`` and ``selectors.customers_with_mismatch``
-    flag it.
+    Raises ``customers.errors.UnknownCode`` (after recording the sighting), ``IngestKeyRejected`` (a customer
+    that requires its ingest key, and ``key`` is not it) or ``RemovedCustomer``; ``gate`` may refuse it too.
+    A MAC or licence expiry that differs from the registry (``states.differs``) is stored as reported and
+    logged; the console flags it (``telemetry.states``).
     """
     now = now or timezone.now()
     reported = {
@@ -152,17 +134,17 @@ def server_report_commit(
             _upsert_status(customer.pk, reported, now)
     if customer is None:
         logger.info("Server report for unknown code %s from %s", code, sender_address)
-        raise UnknownCustomer(code)
+        raise UnknownCode()
     if not key_ok:
         problem = "a wrong" if digest else "no"
         logger.warning("Server report for %s from %s refused: %s ingest key", code, sender_address, problem)
-        raise KeyRejected(code, digest is not None)
+        raise IngestKeyRejected(carried=digest is not None)
     if report is None:
         logger.info("Server report for removed customer %s from %s refused", code, sender_address)
-        raise RemovedCustomer(code)
-    if customer.mac and mac and mac != customer.mac:
+        raise RemovedCustomer()
+    if differs(customer.mac, mac):
         logger.warning("Customer %s reports MAC %s; the registry licenses %s", code, mac, customer.mac)
-    if customer.timeout and timeout and timeout != customer.timeout:
+    if differs(customer.timeout, timeout):
         logger.warning("Customer %s reports licence expiry %s; the registry says %s", code, timeout, customer.timeout)
     return report
 
@@ -221,9 +203,9 @@ def _batch_commit(
         }
         storable = [code for code, found in customers.items() if code not in keyless and found.removed_at is None]
         throttled = gate(storable, unknown) if gate is not None else set()
-        unknown_error = {"code": [_("No customer has this code.")]}
-        removed_error = {"code": [_("This customer has been removed from the registry.")]}
-        key_error = {"key": [key_refusal(carried=digest is not None)]}
+        unknown_error = UnknownCode().body()["errors"]
+        removed_error = RemovedCustomer().body()["errors"]
+        key_error = IngestKeyRejected(carried=digest is not None).body()["errors"]
         throttled_error = {"code": [_("Too many commits for this customer: try again later.")]}
         for index, values in cleaned:
             found = customers.get(values[0])

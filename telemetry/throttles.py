@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 from rest_framework import exceptions
 from rest_framework.throttling import SimpleRateThrottle
 
-from zwadmin.security import client_ip
+from zwadmin.client_address import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class UnknownCodeLookupThrottle(SimpleRateThrottle):
     scope = "lookup_unknown"
 
     def get_ident(self, request):
-        # The one client address of the project (zwadmin.security): DRF's own trusts a client-written
+        # The one client address of the project (zwadmin.client_address): DRF's own trusts a client-written
         # X-Forwarded-For when NUM_PROXIES is unset.
         return client_ip(request) or ""
 

@@ -2,7 +2,6 @@
 per-customer user and group lists."""
 
 import re
-from http import HTTPStatus
 
 import orjson
 from django.db.models import CharField, Value
@@ -14,19 +13,20 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from customers.errors import UnknownCode
 from customers.models import Customer
 from customers.selectors import CONNECTION_FIELDS, connection_info_cache_key, connection_info_json
-from customers.validators import is_customer_code
-from zwadmin.api import MachineContentNegotiation, UTF8JSONRenderer
+from customers.validators import CODE_DIGITS, is_customer_code
+from zwadmin.drf import MachineContentNegotiation, UTF8JSONRenderer
 
 from . import services
 from .filters import ImGroupFilterSet, ImUserFilterSet
 from .ingest_parsing import InvalidJSON, InvalidJSONBody, client_address, commit_parameters, ingest_key, load_json
 from .models import ImGroup, ImUser
-from .records import clean_server_report
 from .renderers import CSVRenderer
 from .serializers import ImGroupSerializer, ImUserSerializer
 from .throttles import CACHE_ERRORS, CommitGate, UnknownCodeLookupThrottle, cache_outage
+from .validators import clean_server_report
 
 
 class MachineAPIView(APIView):
@@ -47,14 +47,14 @@ class MachineAPIView(APIView):
         return request.query_params.get(name)
 
 
-_PLAIN_CODE_QUERY = re.compile(r"code=([0-9]{4,12})", re.ASCII)
+_PLAIN_CODE_QUERY = re.compile(rf"code=({CODE_DIGITS})", re.ASCII)
 
 
 LOOKUP_WITHOUT_CACHE = "lookups are answered from the database, unthrottled,"
 
 
 class CustomerInfoView(MachineAPIView):
-    """``/api/customer/info?code=``: where an IM client finds its company's servers (PROTOCOL.md)."""
+    """``/api/customer/info?code=``: where an IM client finds its company's servers (docs/protocol.md)."""
 
     def dispatch(self, request, *args, **kwargs):
         # The hot path: a GET whose answer is cached, from an address that is not throttled, is answered
@@ -84,6 +84,7 @@ class CustomerInfoView(MachineAPIView):
         except CACHE_ERRORS as error:
             cache_outage.failed(error, LOOKUP_WITHOUT_CACHE)  # one timeout: the full path now skips the cache
             return None
+        cache_outage.recovered()
         payload = cached.get(info_key)
         if not payload or throttle.is_exhausted(cached.get(throttle_key)):
             return None
@@ -103,10 +104,13 @@ class CustomerInfoView(MachineAPIView):
                 cache_outage.failed(error, LOOKUP_WITHOUT_CACHE)
             else:
                 cache_outage.recovered()
+                if response is None:
+                    raise UnknownCode()
                 return response
         return self.answer_from_database(code)
 
-    def answer(self, request, code: str):
+    def answer(self, request, code: str) -> HttpResponse | None:
+        """The cached answer for ``code``; None for an unknown code, once it has spent the address's allowance."""
         throttle = UnknownCodeLookupThrottle()
         throttle_key = throttle.get_cache_key(request, self)
         info_key = connection_info_cache_key(code) if is_customer_code(code) else None
@@ -123,7 +127,7 @@ class CustomerInfoView(MachineAPIView):
 
         if not throttle.record_unknown_code(request, self, code):
             raise exceptions.Throttled(wait=throttle.wait())
-        return self.not_found()
+        return None
 
     def answer_from_database(self, code: str):
         """The answer without the cache (Redis down): the same bytes, straight from the registry, unthrottled."""
@@ -131,12 +135,7 @@ class CustomerInfoView(MachineAPIView):
             row = Customer.objects.active().filter(code=code).values(*CONNECTION_FIELDS).first()
             if row is not None:
                 return HttpResponse(orjson.dumps(row), content_type="application/json; charset=utf-8")
-        return self.not_found()
-
-    @staticmethod
-    def not_found() -> Response:
-        message = _("No customer has this code.")
-        return Response({"detail": message, "errors": {"code": [message]}}, status=HTTPStatus.NOT_FOUND)
+        raise UnknownCode()
 
     def post(self, request):
         return self.get(request)
@@ -172,8 +171,7 @@ class PerCustomerListView(generics.ListAPIView):
             raise exceptions.ValidationError({"code": [_("This field is required.")]})
         self.customer = Customer.objects.active().filter(code=code).first() if is_customer_code(code) else None
         if self.customer is None:
-            message = _("No customer has this code.")
-            return Response({"detail": message, "errors": {"code": [message]}}, status=HTTPStatus.NOT_FOUND)
+            raise UnknownCode()
 
         queryset = self.filter_queryset(self.get_queryset())
         if isinstance(request.accepted_renderer, CSVRenderer):
@@ -192,7 +190,7 @@ class PerCustomerListView(generics.ListAPIView):
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         if isinstance(response, Response) and isinstance(response.accepted_renderer, CSVRenderer):
-            # Only the export itself is CSV: errors keep the one JSON shape (PROTOCOL.md).
+            # Only the export itself is CSV: errors keep the one JSON shape (docs/protocol.md).
             response.accepted_renderer = UTF8JSONRenderer()
             response.accepted_media_type = UTF8JSONRenderer.media_type
         return response
@@ -232,7 +230,7 @@ class ImGroupListView(PerCustomerListView):
 
 
 class ServerCommitView(MachineAPIView):
-    """``GET|POST /api/server/commit``: a deployed server reports its status (PROTOCOL.md, "Server interface").
+    """``GET|POST /api/server/commit``: a deployed server reports its status (docs/protocol.md, "Server interface").
 
     → ``200 {"status": "ok"}``. A bad value → 400 naming the field. An unknown code → 404, the sighting
     recorded. A customer removed from the registry → 403 naming ``code``: the code is known but its reports
@@ -248,32 +246,14 @@ class ServerCommitView(MachineAPIView):
         gate.check_address()
         parameters = commit_parameters(request)
         report = clean_server_report(parameters)
-        try:
-            services.server_report_commit(
-                **report, sender_address=client_address(request), key=ingest_key(request, parameters), gate=gate
-            )
-        except services.UnknownCustomer:
-            return self.code_error(HTTPStatus.NOT_FOUND, _("No customer has this code."))
-        except services.KeyRejected as refusal:
-            return key_error(carried=refusal.args[1])
-        except services.RemovedCustomer:
-            return self.code_error(HTTPStatus.FORBIDDEN, _("This customer has been removed from the registry."))
+        # Refusals (unknown code, removed customer, ingest key) are domain errors: 404, 403, 401 naming the field.
+        services.server_report_commit(
+            **report, sender_address=client_address(request), key=ingest_key(request, parameters), gate=gate
+        )
         return Response({"status": "ok"})
 
     def post(self, request):
         return self.get(request)
-
-    @staticmethod
-    def code_error(status: HTTPStatus, message: str) -> Response:
-        return Response({"detail": message, "errors": {"code": [message]}}, status=status)
-
-
-def key_error(*, carried: bool) -> Response:
-    """401 naming ``key``: the customer requires its ingest key and the request carried none, or a wrong one."""
-    message = services.key_refusal(carried=carried)
-    response = Response({"detail": message, "errors": {"key": [message]}}, status=HTTPStatus.UNAUTHORIZED)
-    response["WWW-Authenticate"] = 'Bearer realm="zwadmin"'
-    return response
 
 
 class BatchCommitView(MachineAPIView):

@@ -1,8 +1,9 @@
-"""The one error shape of every response (PROTOCOL.md, "General").
+"""The one error shape of every response (docs/protocol.md, "General").
 
 Every error leaves as ``{"detail": "...", "errors": {field: [messages]}}``,
-whether DRF, a Django ``ValidationError`` raised in a service, or Django itself
-(404/500 outside DRF views) produced it. The admin keeps Django's HTML pages.
+whether DRF, a domain error (``zwadmin.errors.DomainError``), a Django
+``ValidationError`` raised in a service, or Django itself (404/500 outside DRF
+views) produced it. The admin keeps Django's HTML pages.
 """
 
 from http import HTTPStatus
@@ -13,15 +14,20 @@ from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
 from rest_framework import exceptions
+from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .errors import DomainError
 
-def _error_body(detail, errors=None) -> dict:
+
+def error_body(detail, errors=None) -> dict:
     return {"detail": str(detail), "errors": errors or {}}
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        return Response(exc.body(), status=exc.status, headers=exc.headers or None)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     response = drf_exception_handler(exc, context)
@@ -29,10 +35,10 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         errors = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
-        response.data = _error_body(_("Invalid input."), errors)
+        response.data = error_body(_("Invalid input."), errors)
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
-        response.data = _error_body(detail)
+        response.data = error_body(detail)
     return response
 
 
@@ -46,7 +52,7 @@ def _is_console(request) -> bool:
 
 
 def _json_error(status: HTTPStatus, detail: str) -> JsonResponse:
-    return JsonResponse(_error_body(detail), status=status, json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(error_body(detail), status=status, json_dumps_params={"ensure_ascii": False})
 
 
 def bad_request(request, exception=None):

@@ -20,7 +20,8 @@ from import_export.formats import base_formats
 from import_export.forms import SelectableFieldsExportForm
 from import_export.resources import ModelResource
 
-from telemetry.renderers import FORMULA_STARTS
+# A cell starting with one of these is a formula to a spreadsheet; the text comes from customers' servers.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _defused(cell, starts: tuple[str, ...]):
@@ -40,7 +41,8 @@ def _display_width(value) -> int:
 class ExcelCSV(base_formats.CSV):
     """CSV in UTF-8 with a byte-order mark, so that Excel shows Chinese names rather than mojibake.
 
-    Formula-like cells are defused as in the lists' ``?format=csv`` (``telemetry.renderers``).
+    Formula-like cells are defused as in the lists' ``?format=csv`` (``telemetry.renderers``), with the same
+    ``FORMULA_STARTS``.
     """
 
     CONTENT_TYPE = "text/csv; charset=utf-8"

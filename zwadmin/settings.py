@@ -64,7 +64,8 @@ LOCAL_APPS = [
     "customers",
     "telemetry",
 ]
-INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
+# The console app first: its templates (the admin index with the fleet dashboard) override the admin's own.
+INSTALLED_APPS = ["console", *DJANGO_APPS, *THIRD_PARTY_APPS, *LOCAL_APPS]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -88,7 +89,7 @@ WSGI_APPLICATION = "zwadmin.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "zwadmin" / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -160,9 +161,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["zwadmin.api.StaffModelPermissions"],
+    "DEFAULT_PERMISSION_CLASSES": ["zwadmin.drf.StaffModelPermissions"],
     "DEFAULT_RENDERER_CLASSES": [
-        "zwadmin.api.UTF8JSONRenderer",
+        "zwadmin.drf.UTF8JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
@@ -175,7 +176,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "zwadmin.api.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "zwadmin.drf.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "zwadmin.exception_handlers.exception_handler",
     "NUM_PROXIES": NUM_PROXIES,
@@ -201,8 +202,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "PREPROCESSING_HOOKS": ["zwadmin.schema.preprocess"],
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "zwadmin.schema.postprocess"],
+    "PREPROCESSING_HOOKS": ["console.schema.preprocess"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "console.schema.postprocess"],
 }
 
 # How long a client lookup stays cached; edits invalidate it at once, this only bounds memory.
@@ -271,7 +272,7 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(os.environ.get("ZWADMIN_LOGIN
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # The client address as NUM_PROXIES defines it; X-Forwarded-For is not trusted when NUM_PROXIES is unset.
-AXES_CLIENT_IP_CALLABLE = "zwadmin.security.client_ip"
+AXES_CLIENT_IP_CALLABLE = "zwadmin.client_address.client_ip"
 
 # Request logging: gunicorn writes one JSON line per request (gunicorn.conf.py), outside Django, so Django's
 # own "Not Found: /api/customer/info" warnings would only repeat it on the hottest path; keep its errors.

@@ -1,11 +1,14 @@
+"""The top of the stack: routes every app by its dotted name (``include``), so this module imports none.
+
+Paths are the vendor document's, exactly (docs/protocol.md).
+"""
+
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularSwaggerView
 
 from zwadmin.health import healthz
-from zwadmin.schema import SchemaView
 
 admin.site.site_header = _("Zhongwei customer console")
 admin.site.site_title = _("zwadmin")
@@ -18,9 +21,7 @@ urlpatterns = [
     re_path(r"^healthz/?$", healthz, name="healthz"),
     path("", include("customers.urls")),
     path("", include("telemetry.urls")),
-    # After the machine paths, so that resolving the lookup never tries them. Public: see zwadmin/schema.py.
-    re_path(r"^api/schema/?$", SchemaView.as_view(), name="schema"),
-    re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("console.urls")),  # the OpenAPI schema and its docs, after the machine paths
 ]
 
 handler400 = "zwadmin.exception_handlers.bad_request"

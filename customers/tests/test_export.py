@@ -8,7 +8,6 @@ from http import HTTPStatus
 import openpyxl
 import pytest
 from django.contrib import admin
-from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.text import capfirst
@@ -58,18 +57,6 @@ def column(field: str) -> str:
 
 
 @pytest.fixture
-def admin_client(admin_client):
-    admin_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # these tests read our own (English) strings
-    return admin_client
-
-
-def console(user) -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def registry(make_customer):
     today = timezone.localdate()
     removed = make_customer(code="0513009", name="已删除客户")
@@ -80,7 +67,7 @@ def registry(make_customer):
             name="江苏中威科技",
             contact="杨燕龙",
             ctel="15151390310",
-            server="宋卫南",
+            service_engineer="宋卫南",
             timeout=today + datetime.timedelta(days=365),
         ),
         "expired": make_customer(code="0571001", name="杭州客户", timeout=today - datetime.timedelta(days=1)),
@@ -105,7 +92,11 @@ def test_csv_export_of_the_changelist_is_what_it_lists_with_chinese_intact(admin
     assert [row[column("code")] for row in rows] == ["0513001", "0571001", "0571002"]  # the removed one is not listed
     first = rows[0]
     assert first[column("name")] == "江苏中威科技"
-    assert [first[column(name)] for name in ("contact", "ctel", "server")] == ["杨燕龙", "15151390310", "宋卫南"]
+    assert [first[column(name)] for name in ("contact", "ctel", "service_engineer")] == [
+        "杨燕龙",
+        "15151390310",
+        "宋卫南",
+    ]
     assert first[column("tcpport")] == "10003"
     assert first["Licence"] == "valid"
 
@@ -169,14 +160,14 @@ def test_formulas_are_exported_as_text(admin_client, make_customer):
     assert csv_name == xlsx_name == '\'=HYPERLINK("http://example.invalid","x")'
 
 
-def test_staff_who_may_view_customers_may_export_them(make_staff, registry):
-    client = console(make_staff("customers.view_customer"))
+def test_staff_who_may_view_customers_may_export_them(console_client, make_staff, registry):
+    client = console_client(make_staff("customers.view_customer"))
 
     assert [row[column("code")] for row in csv_rows(export(client, CSV_FORMAT))] == ["0513001", "0571001", "0571002"]
 
 
-def test_staff_who_may_not_view_customers_may_not_export_them(make_staff, registry):
-    client = console(make_staff("telemetry.view_imuser"))
+def test_staff_who_may_not_view_customers_may_not_export_them(console_client, make_staff, registry):
+    client = console_client(make_staff("telemetry.view_imuser"))
 
     assert client.get(EXPORT).status_code == HTTPStatus.FORBIDDEN
     assert client.post(EXPORT, {"format": CSV_FORMAT, "resource": "0"}).status_code == HTTPStatus.FORBIDDEN

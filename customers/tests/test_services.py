@@ -19,7 +19,7 @@ def test_create_stores_every_document_field(make_customer):
         timeout=datetime.date(2016, 9, 21),
         contact="杨燕龙",
         ctel="15151390310",
-        server="宋卫南",
+        service_engineer="宋卫南",
     )
 
     stored = Customer.objects.get(pk=customer.pk)
@@ -30,7 +30,7 @@ def test_create_stores_every_document_field(make_customer):
     assert (stored.webhost, stored.webport) == ("61.155.85.77", 10001)
     assert (stored.filehost, stored.fileport) == ("61.155.85.77", 10004)
     assert stored.timeout == datetime.date(2016, 9, 21)
-    assert (stored.contact, stored.ctel, stored.server) == ("杨燕龙", "15151390310", "宋卫南")
+    assert (stored.contact, stored.ctel, stored.service_engineer) == ("杨燕龙", "15151390310", "宋卫南")
     assert stored.removed_at is None
 
 

@@ -45,11 +45,6 @@ def rates(monkeypatch):
 
 
 @pytest.fixture
-def jiangsu(make_customer):
-    return make_customer(code="0513001", name="江苏中威科技")
-
-
-@pytest.fixture
 def beijing(make_customer):
     return make_customer(code="0100001", name="北京")
 

@@ -61,11 +61,6 @@ def bearer(key):
 
 
 @pytest.fixture
-def jiangsu(make_customer):
-    return make_customer(code="0513001", name="江苏中威科技")
-
-
-@pytest.fixture
 def keyed(make_customer):
     """A customer that requires its key, and that key."""
     customer = make_customer(code="0755002", name="深圳分公司")

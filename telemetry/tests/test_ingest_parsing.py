@@ -15,7 +15,7 @@ from telemetry.ingest_parsing import (
     parse_urlencoded,
     percent_decode,
 )
-from telemetry.records import CHINA_STANDARD_TIME, FieldError, clean_count, clean_date, clean_datetime, text
+from telemetry.validators import CHINA_STANDARD_TIME, FieldError, clean_count, clean_date, clean_datetime, text
 
 
 @pytest.mark.parametrize(

@@ -11,20 +11,6 @@ CONNECTION_KEYS = {"code", "name", "tcphost", "tcpport", "webhost", "webport", "
 
 
 @pytest.fixture
-def jiangsu(make_customer, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        return make_customer(
-            code="0513001",
-            name="江苏中威科技",
-            mac="56:e8:f6:23:ef",
-            timeout="2016-09-21",
-            contact="杨燕龙",
-            ctel="15151390310",
-            server="宋卫南",
-        )
-
-
-@pytest.fixture
 def unknown_rate(monkeypatch):
     """Set the distinct-unknown-codes allowance per client address for one test."""
 

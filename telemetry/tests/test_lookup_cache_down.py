@@ -44,11 +44,6 @@ def redis_down(request):
         yield
 
 
-@pytest.fixture
-def jiangsu(make_customer):
-    return make_customer(code="0513001", name="江苏中威科技", timeout="2016-09-21")
-
-
 def test_a_known_code_is_answered_from_the_database(client, jiangsu, redis_down):
     response = client.get(LOOKUP, {"code": "0513001"})
 

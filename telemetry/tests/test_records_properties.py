@@ -1,4 +1,4 @@
-"""Property tests of the record rules (telemetry.records): any input is either stored faithfully or rejected
+"""Property tests of the record rules (telemetry.validators): any input is either stored faithfully or rejected
 with an error naming a real field, and never raises.
 
 Hypothesis draws records whose every value is sometimes right, sometimes nearly right (padded digits, whole
@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from telemetry.models import MAX_COUNT, ImGroup, ImUser
-from telemetry.records import GROUP_FIELDS, SERVER_FIELDS, USER_FIELDS, clean_server_report, validate_records
 from telemetry.services import group_batch_commit, user_batch_commit
+from telemetry.validators import GROUP_FIELDS, SERVER_FIELDS, USER_FIELDS, clean_server_report, validate_records
 
 CST = ZoneInfo("Asia/Shanghai")
 KNOWN, UNKNOWN = "0513001", "0999999"

@@ -1,0 +1,161 @@
+"""The fleet at a glance: the figures of the console's front page.
+
+Spans both apps (the registry and what its servers report), hence here rather than in either. The states it
+counts are defined where they belong (``customers.licence``, ``telemetry.states``), and the customer
+changelist's filters (``console.admin``) use the same conditions, so a figure and the list its link opens
+always agree. Every
+figure is computed with a fixed number of aggregate queries, whatever the size of the fleet:
+
+1. one conditional aggregation over the active customers LEFT JOIN their latest status;
+2. one sum of the messages sent by the active customers' users (their latest daily usage totals);
+3. one count of the unregistered codes;
+4. one query counting the reports of each of the last ``REPORTS_PER_DAY_DAYS`` days (the ``reported_at`` index).
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, IntegerField, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from customers.licence import LicenceState, licence_condition
+from customers.models import Customer
+from telemetry.models import ServerReport, UnregisteredServer, UsageDay
+from telemetry.states import MISMATCH_CONDITIONS, REPORTED_LAST_DAY, Mismatch, ReportingState, reporting_condition
+
+REPORTS_PER_DAY_DAYS = 30
+
+
+def unregistered_servers():
+    """Reporting codes the registry does not know. A code registered since (removed ones included) no longer
+    counts: creating the customer is what clears a sighting, and the sighting itself stays as history."""
+    return UnregisteredServer.objects.exclude(code__in=Customer.objects.values("code"))
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: datetime.date
+    value: int
+
+
+@dataclass(frozen=True)
+class FleetFigures:
+    """What the front page shows; each count is of active customers unless its name says otherwise."""
+
+    customers: int
+    reported_last_day: int
+    silent: int
+    never_reported: int
+    licence_expired: int
+    licence_expiring: int
+    mismatch: int
+    mac_mismatch: int
+    timeout_mismatch: int
+    unregistered_servers: int
+    total_users: int
+    total_messages: int
+    reports_per_day: list[DayCount]
+    silent_after_hours: int
+
+
+def fleet_figures(*, now: datetime.datetime | None = None) -> FleetFigures:
+    """The fleet dashboard's figures, in four aggregate queries."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    active = Customer.objects.active()
+
+    def count(condition: Q):
+        return Count("pk", filter=condition)
+
+    figures = active.aggregate(
+        customers=Count("pk"),
+        reported_last_day=count(reporting_condition(REPORTED_LAST_DAY, now)),
+        silent=count(reporting_condition(ReportingState.SILENT, now)),
+        never_reported=count(reporting_condition(ReportingState.NEVER, now)),
+        licence_expired=count(licence_condition(LicenceState.EXPIRED, today)),
+        licence_expiring=count(licence_condition(LicenceState.EXPIRING, today)),
+        mismatch=count(MISMATCH_CONDITIONS[Mismatch.ANY]),
+        mac_mismatch=count(MISMATCH_CONDITIONS[Mismatch.MAC]),
+        timeout_mismatch=count(MISMATCH_CONDITIONS[Mismatch.TIMEOUT]),
+        total_users=Sum("server_status__count", default=0),
+    )
+    figures["total_messages"] = total_messages_sent()
+    figures["unregistered_servers"] = unregistered_servers().count()
+    return FleetFigures(
+        **figures,
+        reports_per_day=reports_per_day(now=now),
+        silent_after_hours=settings.TELEMETRY_SILENT_AFTER_HOURS,
+    )
+
+
+def total_messages_sent() -> int:
+    """Messages sent by the active customers' users, as last reported.
+
+    The sum of every ``ImUser.fmsgs``, read from each customer's latest ``UsageDay`` (ingest keeps it equal to
+    that sum after every user batch): one index probe per customer instead of a pass over every IM user
+    (a million users cost a few hundred milliseconds on PostgreSQL; 5,000 probes a few dozen).
+    """
+    latest = UsageDay.objects.filter(customer=OuterRef("pk")).order_by("-day").values("fmsgs")[:1]
+    active = Customer.objects.active().annotate(fmsgs=Subquery(latest))
+    return active.aggregate(total=Sum("fmsgs", default=0))["total"]
+
+
+def reports_per_day(*, now: datetime.datetime | None = None, days: int = REPORTS_PER_DAY_DAYS) -> list[DayCount]:
+    """Reports received on each of the last ``days`` local days, today included; days without any count 0.
+
+    One query of ``days`` index-range counts joined by UNION ALL: each counts one local day's slice of the
+    ``reported_at`` index (PostgreSQL answers from the index alone), so no row is converted to a local date.
+    Grouping the window by ``TruncDate`` instead costs five times as much on 2 million reports.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    tz = timezone.get_current_timezone()
+    day_list = [today - datetime.timedelta(days=days - 1 - i) for i in range(days)]
+    bounds = [datetime.datetime.combine(day, datetime.time.min, tzinfo=tz) for day in day_list]
+    bounds.append(datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz))
+    counts = [
+        ServerReport.objects.filter(reported_at__gte=bounds[i], reported_at__lt=bounds[i + 1])
+        .order_by()
+        .annotate(index=Value(i, output_field=IntegerField()))
+        .values("index")
+        .annotate(reports=Count("*"))
+        .values_list("index", "reports")
+        for i in range(days)
+    ]
+    counted = dict(counts[0].union(*counts[1:], all=True))
+    return [DayCount(day, counted.get(i, 0)) for i, day in enumerate(day_list)]
+
+
+@dataclass(frozen=True)
+class DailyFigures:
+    day: datetime.date
+    users: int
+    updates: int
+
+
+def customer_daily_figures(
+    *, customer: Customer, days: int = 90, now: datetime.datetime | None = None
+) -> tuple[datetime.date, datetime.date, list[DailyFigures]]:
+    """The first and last day of the last ``days`` days, and one point per local day with reports: the day's
+    highest user count and address-book update count (a server reports several times a day; the highest is
+    its busiest moment).
+
+    One query on the (customer, reported_at) index.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    tz = timezone.get_current_timezone()
+    first_day = today - datetime.timedelta(days=days - 1)
+    start = datetime.datetime.combine(first_day, datetime.time.min, tzinfo=tz)
+    end = datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
+    rows = (
+        ServerReport.objects.filter(customer=customer, reported_at__gte=start, reported_at__lt=end)
+        .annotate(day=TruncDate("reported_at", tzinfo=tz))
+        .order_by("day")
+        .values("day")
+        .annotate(users=Max("count"), updates=Max("updatetimes"))
+        .values_list("day", "users", "updates")
+    )
+    return first_day, today, [DailyFigures(*row) for row in rows]

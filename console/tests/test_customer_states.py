@@ -1,0 +1,248 @@
+"""The customer changelist at a glance: licence and reporting states, their filters and facet counts, the
+date-range filters, the charts on the change page, and creating a customer from an unregistered server."""
+
+import datetime
+import re
+from http import HTTPStatus
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from telemetry.models import ServerReport, UnregisteredServer
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:customers_customer_changelist")
+ADD = reverse("admin:customers_customer_add")
+UNREGISTERED = reverse("admin:telemetry_unregisteredserver_changelist")
+HOUR = datetime.timedelta(hours=1)
+
+
+def listed(response):
+    return sorted(customer.code for customer in response.context["cl"].result_list)
+
+
+@pytest.fixture
+def fleet(report_from, make_customer):
+    today = timezone.localdate()
+    now = timezone.now()
+    customers = {
+        "live": make_customer(code="0513001", mac="56:E8:F6:23:EF", timeout=today + datetime.timedelta(days=365)),
+        "yesterday": make_customer(code="0513002", timeout=today + datetime.timedelta(days=10)),
+        "silent": make_customer(code="0513003", mac="00:11:22:33:44", timeout=today - datetime.timedelta(days=1)),
+        "never": make_customer(code="0513004"),
+    }
+    report_from(customers["live"], at=now - 3 * HOUR, mac="56:E8:F6:23:EF")
+    report_from(customers["yesterday"], at=now - 30 * HOUR, timeout=today)  # not the registry's licence expiry
+    report_from(customers["silent"], at=now - 5 * 24 * HOUR, mac="00:11:22:33:45")
+    return customers
+
+
+@pytest.mark.parametrize(
+    ("query", "codes"),
+    [
+        ("reporting=day", ["0513001"]),
+        ("reporting=live", ["0513001", "0513002"]),
+        ("reporting=silent", ["0513003"]),
+        ("reporting=never", ["0513004"]),
+        ("mismatch=mac", ["0513003"]),
+        ("mismatch=timeout", ["0513002"]),
+        ("mismatch=any", ["0513002", "0513003"]),
+        ("licence=expired", ["0513003"]),
+        ("licence=expiring", ["0513002"]),
+        ("licence=ok", ["0513001"]),
+        ("licence=unknown", ["0513004"]),
+    ],
+)
+def test_state_filters(admin_client, fleet, query, codes):
+    response = admin_client.get(f"{CHANGELIST}?{query}")
+
+    assert response.status_code == HTTPStatus.OK
+    assert listed(response) == codes
+
+
+def test_the_silent_threshold_moves_the_reporting_states(admin_client, fleet, settings):
+    settings.TELEMETRY_SILENT_AFTER_HOURS = 24
+
+    assert listed(admin_client.get(f"{CHANGELIST}?reporting=silent")) == ["0513002", "0513003"]
+    assert b"silent (no report for 24 hours)" in admin_client.get(CHANGELIST).content
+
+
+def test_the_reporting_column_shows_the_state_and_how_long_ago(admin_client, fleet):
+    html = admin_client.get(CHANGELIST).content.decode()
+    exact = f"{timezone.localtime(fleet['live'].server_status.reported_at):%Y-%m-%d %H:%M:%S}"
+
+    live = re.search(
+        r'<span style="color:#2e7d32;font-weight:bold" title="([^"]+)">● live</span><br><span title="[^"]+">([^<]+)<',
+        html,
+    )
+    assert live and live.group(1) == exact
+    assert live.group(2) == "3\xa0hours ago"
+    assert '<span style="color:#ef6c00;font-weight:bold"' in html and "● silent" in html
+    assert '<span style="color:#757575">● never reported</span>' in html
+    assert "⚠ MAC differs from the registry" in html
+    assert "⚠ licence expiry differs from the registry" in html
+
+
+def test_relative_times_speak_chinese_in_the_chinese_console(admin_client, fleet):
+    html = admin_client.get(CHANGELIST, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    assert re.search(r"3\xa0?小时之?前", html)
+
+
+def test_the_changelist_reads_the_reporting_state_in_the_same_query(report_from, admin_client, make_customer):
+    def changelist_queries():
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(CHANGELIST).status_code == HTTPStatus.OK
+        return len(queries)
+
+    admin_client.get(CHANGELIST)
+    for number in range(3):
+        report_from(make_customer(code=f"07{number:05d}"), at=timezone.now())
+    few = changelist_queries()
+    for number in range(3, 20):
+        report_from(make_customer(code=f"07{number:05d}"), at=timezone.now())
+
+    assert changelist_queries() == few
+
+
+def test_filters_show_facet_counts(admin_client, fleet):
+    html = admin_client.get(CHANGELIST).content.decode()
+
+    for choice in ("expired (1)", "expiring within 30 days (1)", "never reported (1)", "MAC (1)"):
+        assert choice in html
+    assert "reported in the last 24 hours (1)" in html
+    assert "silent (no report for 48 hours) (1)" in html
+
+
+def test_licence_expiry_range(admin_client, fleet):
+    today = timezone.localdate()
+    response = admin_client.get(
+        CHANGELIST,
+        {
+            "timeout__range__gte": f"{today - datetime.timedelta(days=2):%Y-%m-%d}",
+            "timeout__range__lte": f"{today + datetime.timedelta(days=30):%Y-%m-%d}",
+        },
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert listed(response) == ["0513002", "0513003"]
+
+
+def test_last_report_range(admin_client, fleet):
+    today = timezone.localdate()
+    response = admin_client.get(
+        CHANGELIST, {"server_status__reported_at__range__gte": f"{today - datetime.timedelta(days=2):%Y-%m-%d}"}
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert listed(response) == ["0513001", "0513002"]
+
+
+def test_the_change_page_charts_the_last_90_days(admin_client, fleet):
+    customer = fleet["live"]
+    today = timezone.localdate()
+    noon = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
+    for days_ago, users in ((1, 170), (1, 178), (2, 160), (89, 120), (90, 999)):
+        ServerReport.objects.create(
+            customer=customer, count=users, updatetimes=users * 2, reported_at=noon - datetime.timedelta(days=days_ago)
+        )
+
+    html = admin_client.get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
+
+    assert "Users reported by the server (highest of each day)" in html
+    assert "Address-book updates reported by the server (highest of each day)" in html
+    yesterday = today - datetime.timedelta(days=1)
+    assert f"<title>{yesterday:%Y-%m-%d}: 178 users</title>" in html  # the day's highest, not its last
+    assert f"<title>{yesterday:%Y-%m-%d}: 356 address-book updates</title>" in html
+    assert f"<title>{today - datetime.timedelta(days=89):%Y-%m-%d}: 120 users</title>" in html
+    assert ": 999 users" not in html  # 90 days ago is the 91st day
+    assert f"{today - datetime.timedelta(days=89):%Y-%m-%d} – {today:%Y-%m-%d}" in html
+
+
+def test_the_change_page_says_when_there_is_nothing_to_chart(admin_client, fleet):
+    html = admin_client.get(reverse("admin:customers_customer_change", args=[fleet["never"].pk])).content.decode()
+
+    assert html.count("No reports in the last 90 days") >= 2  # both charts
+
+
+def test_the_charts_need_permission_to_view_reports(console_client, make_staff, fleet):
+    client = console_client(make_staff("customers.view_customer"))
+
+    html = client.get(reverse("admin:customers_customer_change", args=[fleet["live"].pk])).content.decode()
+    assert "Users reported by the server" not in html
+
+
+# --- Unregistered servers -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def jinan(db):
+    now = timezone.now()
+    return UnregisteredServer.objects.create(
+        code="0531888",
+        name="济南泉城热力",
+        mac="B4:2E:99:5A:1C:07",
+        ip="10.0.8.15",
+        count=64,
+        first_seen_at=now - 10 * HOUR,
+        last_seen_at=now,
+        reports=3,
+    )
+
+
+def test_create_customer_action_opens_the_add_form_prefilled(admin_client, jinan):
+    response = admin_client.post(UNREGISTERED, {"action": "create_customer", "_selected_action": [jinan.pk]})
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"].startswith(ADD + "?")
+    form = admin_client.get(response["Location"]).context["adminform"].form
+    assert form["code"].value() == "0531888"
+    assert form["name"].value() == "济南泉城热力"
+    assert form["mac"].value() == "B4:2E:99:5A:1C:07"
+
+
+def test_each_unregistered_row_links_to_the_prefilled_add_form(admin_client, jinan):
+    html = admin_client.get(UNREGISTERED).content.decode()
+
+    assert 'href="/admin/customers/customer/add/?code=0531888&amp;name=' in html
+    assert "create customer" in html
+
+
+def test_create_customer_takes_exactly_one_server(admin_client, jinan):
+    other = UnregisteredServer.objects.create(
+        code="0531889", first_seen_at=jinan.first_seen_at, last_seen_at=jinan.last_seen_at
+    )
+
+    response = admin_client.post(
+        UNREGISTERED, {"action": "create_customer", "_selected_action": [jinan.pk, other.pk]}, follow=True
+    )
+
+    assert response.redirect_chain[-1][0].startswith(UNREGISTERED)
+    assert "Select exactly one unregistered server." in response.content.decode()
+
+
+def test_create_customer_needs_the_add_customer_permission(console_client, make_staff, jinan):
+    client = console_client(make_staff("telemetry.view_unregisteredserver", "customers.view_customer"))
+
+    html = client.get(UNREGISTERED).content.decode()
+    assert 'value="create_customer"' not in html
+    assert "create customer" not in html
+    response = client.post(UNREGISTERED, {"action": "create_customer", "_selected_action": [jinan.pk]})
+    assert not response.get("Location", "").startswith(ADD)
+
+
+def test_once_created_the_server_is_no_longer_unregistered(admin_client, jinan, make_customer):
+    make_customer(code="0531888", name="济南泉城热力")
+
+    assert listed_codes(admin_client.get(UNREGISTERED, {"registered": "no"})) == []
+    assert listed_codes(admin_client.get(UNREGISTERED, {"registered": "yes"})) == ["0531888"]
+    html = admin_client.get(UNREGISTERED).content.decode()
+    assert "in the registry" in html
+
+
+def listed_codes(response):
+    return [server.code for server in response.context["cl"].result_list]

@@ -1,0 +1,160 @@
+"""The committed nginx example in front of a production node (deploy/nginx/).
+
+Skipped where nginx is not installed (`apt-get install nginx`; .ci/run installs it when it can).
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from contextlib import ExitStack
+from http import HTTPStatus
+from pathlib import Path
+
+import pytest
+
+from tests.nodes import PROJECT_DIR, Node, free_port, needs_postgresql, start_node
+
+from .test_serving import KB, MB, assert_answered_by_django, raw_request
+
+NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
+DEPLOY = PROJECT_DIR / "deploy" / "nginx"
+
+pytestmark = [*needs_postgresql, pytest.mark.skipif(not NGINX, reason="needs nginx")]
+
+
+def nginx_config(tmp: Path, listen_port: int, upstream_port: int) -> str:
+    temp_paths = "\n".join(
+        f"  {kind}_temp_path {tmp / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return f"""
+{"user root;" if os.geteuid() == 0 else ""}
+pid {tmp / "nginx.pid"};
+events {{}}
+http {{
+  access_log {tmp / "access.log"};
+{temp_paths}
+  upstream zwadmin {{ server 127.0.0.1:{upstream_port}; }}
+  server {{
+    listen 127.0.0.1:{listen_port};
+    server_name 127.0.0.1;
+    include {DEPLOY / "zwadmin-proxy.conf"};
+  }}
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def proxy(django_db_setup, tmp_path_factory):
+    """nginx with the committed limits, in front of one node; yields (nginx's port, the node)."""
+    tmp = tmp_path_factory.mktemp("nginx")
+    with ExitStack() as stack:
+        node = start_node(stack)
+        port = free_port()
+        (tmp / "nginx.conf").write_text(nginx_config(tmp, port, node.port))
+        process = subprocess.Popen(
+            [NGINX, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "error.log"), "-g", "daemon off;"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        stack.callback(process.wait, timeout=10)
+        stack.callback(process.terminate)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    error_log = tmp / "error.log"
+                    log = error_log.read_text() if error_log.exists() else ""
+                    raise RuntimeError(f"nginx did not start: {log}") from None
+                time.sleep(0.05)
+        yield Node(port=port, process=process, log_path=tmp / "error.log"), node
+
+
+def test_a_64_kb_request_line_passes_nginx_and_gunicorn(proxy):
+    nginx, _ = proxy
+
+    response = nginx.get(f"/api/customer/info?code=9999999&pad={'a' * (64 * KB)}")
+
+    assert_answered_by_django(response)
+    assert response.status == HTTPStatus.NOT_FOUND
+
+
+def test_nginx_refuses_a_multi_megabyte_url_at_once(proxy):
+    nginx, _ = proxy
+    request = b"GET /api/user/commit?data=" + b"a" * (6 * MB) + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+    elapsed, status_line = raw_request(nginx.port, request)
+
+    assert status_line.split()[1] in {b"414", b"400"}, status_line
+    assert elapsed < 1.0
+
+
+def test_an_8_mb_body_passes_nginx(proxy):
+    nginx, _ = proxy
+    body = b"data=" + b"x" * (8 * MB)  # not JSON: the app reads it all, then says so
+
+    response = nginx.post(
+        "/api/user/commit", body=body, headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=60
+    )
+
+    assert_answered_by_django(response)
+
+
+def test_a_body_over_the_limit_is_refused_by_nginx_before_it_is_sent(proxy):
+    nginx, _ = proxy
+    request = (
+        b"POST /api/user/commit HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 40000000\r\n\r\n"
+    )
+
+    elapsed, status_line = raw_request(nginx.port, request)
+
+    assert status_line.split()[1] == b"413", status_line
+    assert elapsed < 1.0
+
+
+def test_the_client_cannot_write_its_own_forwarded_for(proxy):
+    nginx, node = proxy
+
+    nginx.get("/healthz?probe=forwarded", headers={"X-Forwarded-For": "10.1.2.3"})
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        lines = [json.loads(line) for line in node.log().splitlines() if line.startswith("{")]
+        healthz = [line for line in lines if line["path"] == "/healthz" and line["query_bytes"]]
+        if healthz:
+            break
+        time.sleep(0.05)
+    assert healthz[-1]["forwarded_for"] == "127.0.0.1"  # the address nginx saw, nothing the client wrote
+    assert healthz[-1]["request_id"]
+
+
+@pytest.mark.skipif(not shutil.which("openssl"), reason="needs openssl for a throwaway certificate")
+def test_the_site_example_is_valid_nginx(tmp_path):
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=console.example.com"]
+        + ["-keyout", str(tmp_path / "privkey.pem"), "-out", str(tmp_path / "fullchain.pem")],
+        check=True,
+        capture_output=True,
+    )
+    site = (DEPLOY / "zwadmin.conf").read_text()
+    site = site.replace("snippets/zwadmin-proxy.conf", str(DEPLOY / "zwadmin-proxy.conf"))
+    site = site.replace("/etc/letsencrypt/live/console.example.com/", f"{tmp_path}/")
+    (tmp_path / "site.conf").write_text(site)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path / 'nginx.pid'};\nevents {{}}\nhttp {{ include {tmp_path / 'site.conf'}; }}\n"
+    )
+
+    result = subprocess.run(
+        [NGINX, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "error.log")],
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 0, result.stderr
