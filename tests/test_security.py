@@ -47,6 +47,7 @@ def test_check_deploy_warns_when_num_proxies_is_not_set():
 
     assert result.returncode != 0
     assert "zwadmin.W001" in result.stderr
+    assert "X-Forwarded-For is ignored" in result.stderr  # what the code does (client_ip), not the opposite
 
 
 def test_the_app_refuses_to_start_without_a_secret_key():

@@ -15,7 +15,7 @@ from rest_framework.settings import api_settings
 
 
 def client_ip(request) -> str | None:
-    """The client address for the login lockout (``AXES_CLIENT_IP_CALLABLE``).
+    """The one client address: the throttles, the stored sender and the login lockout (``AXES_CLIENT_IP_CALLABLE``).
 
     Stricter than DRF's ``get_ident`` when ``NUM_PROXIES`` is unset: then ``X-Forwarded-For`` is not
     believed at all, since anyone can write it and a lockout that a header dodges protects nothing.
@@ -39,10 +39,12 @@ def check_num_proxies(app_configs, **kwargs):
         return []
     return [
         checks.Warning(
-            "DJANGO_NUM_PROXIES is not set: the throttles take the client address from X-Forwarded-For as the "
-            "client wrote it, so a client can dodge them with a made-up header.",
-            hint="Set DJANGO_NUM_PROXIES to the number of proxies in front of gunicorn: 1 behind one nginx, "
-            "0 when clients connect to gunicorn directly.",
+            "DJANGO_NUM_PROXIES is not set: X-Forwarded-For is ignored, so behind a proxy every client has the "
+            "proxy's address. The lookup's unknown-code allowance is then shared by every client at once (a few "
+            "mistyped codes anywhere refuse everyone's lookups), the login lockout locks a username out for "
+            "everyone, and every report is stored as sent from the proxy.",
+            hint="Set DJANGO_NUM_PROXIES to the number of proxies in front of the app server that append to "
+            "X-Forwarded-For: 1 behind one nginx, 0 when clients connect to the app server directly.",
             id="zwadmin.W001",
         )
     ]

@@ -6,12 +6,15 @@ import re
 from http import HTTPStatus
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from console.dashboard import fleet_figures
 from telemetry.models import ServerReport, UnregisteredServer
+from telemetry.states import ReportingState, silent_after
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +72,33 @@ def test_the_silent_threshold_moves_the_reporting_states(admin_client, fleet, se
 
     assert listed(admin_client.get(f"{CHANGELIST}?reporting=silent")) == ["0513002", "0513003"]
     assert b"silent (no report for 24 hours)" in admin_client.get(CHANGELIST).content
+
+
+def test_a_report_on_the_silent_boundary_is_in_exactly_one_state_everywhere(admin_client, make_customer, report_from):
+    """At ZWADMIN_SILENT_AFTER_HOURS exactly a report is still live; a second later it is silent. The dashboard,
+    the changelist's filters and each customer's row must agree on every side of the boundary."""
+    now = timezone.now().replace(microsecond=0)
+    boundary = now - silent_after()
+    second = datetime.timedelta(seconds=1)
+    expected = {"0600001": "live", "0600002": "live", "0600003": "silent", "0600004": "never"}
+    for code, at in (("0600001", boundary + second), ("0600002", boundary), ("0600003", boundary - second)):
+        report_from(make_customer(code=code), at=at)
+    make_customer(code="0600004")
+
+    with time_machine.travel(now, tick=False):
+        figures = fleet_figures()
+        by_filter = {state: listed(admin_client.get(CHANGELIST, {"reporting": state})) for state in ReportingState}
+        html = admin_client.get(CHANGELIST).content.decode()
+
+    assert by_filter == {
+        state: sorted(code for code, expected_state in expected.items() if expected_state == state)
+        for state in ReportingState
+    }
+    assert sum(len(codes) for codes in by_filter.values()) == figures.customers == len(expected)
+    assert (figures.silent, figures.never_reported) == (len(by_filter["silent"]), len(by_filter["never"]))
+    cell = r"<td class=\"field-reporting\">.*?● ([a-z ]+)<"
+    rows = {code: re.search(rf"{code}</a>.*?{cell}", html, re.S).group(1) for code in expected}
+    assert rows == {code: ReportingState(state).label for code, state in expected.items()}
 
 
 def test_the_reporting_column_shows_the_state_and_how_long_ago(admin_client, fleet):
