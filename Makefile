@@ -25,7 +25,7 @@ run: install
 
 # The production stack on http://127.0.0.1:8000 (PORT): production settings, collectstatic, gunicorn with
 # gunicorn.conf.py. SQLite unless DATABASE_URL is set; a throwaway secret key unless DJANGO_SECRET_KEY is set.
-# Plain HTTP on localhost, so the HTTPS redirect and Secure cookies are off unless set (README "Production").
+# Plain HTTP on localhost, so the HTTPS redirect and Secure cookies are off unless set (docs/deployment.md).
 serve: install
 	@set -e; unset DJANGO_DEBUG; \
 	export DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}"; \
@@ -69,9 +69,10 @@ messages: install
 check-messages: install
 	$(BIN)/python bin/check-translations
 
-# Benchmarks against the targets of README "Performance": PostgreSQL and Redis on this machine (started when down),
+# Benchmarks against the targets of docs/performance.md: PostgreSQL and Redis on this machine (started when down),
 # wrk (installed from Debian when missing and root). Drops and recreates the database zwadmin_bench; prints the
-# table and writes it as JSON under artifacts/. BENCH_ARGS="--rounds 7" or "--only lookup,ingest" to vary it.
+# table, writes it as JSON under artifacts/ and, after a full run, into docs/performance.md (commit it).
+# BENCH_ARGS="--rounds 9" or "--only lookup,ingest" to vary it (a partial run leaves docs/performance.md alone).
 bench: install
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk) >/dev/null; } || \

@@ -1,1 +1,1 @@
-"""Benchmarks, run on demand: ``make bench`` (README "Performance"). Never part of the test suite."""
+"""Benchmarks, run on demand: ``make bench`` (docs/performance.md). Never part of the test suite."""

@@ -5,7 +5,9 @@
 Needs PostgreSQL and Redis on this machine (started when they are down) and wrk. It drops and recreates
 the database ``zwadmin_bench`` (``BENCH_DATABASE_URL``) and flushes Redis database 15 (``BENCH_REDIS_URL``).
 Every figure is the median of ``--rounds`` rounds, each measured back to back with its baseline (order
-alternating), and is reported as a ratio against that baseline; see README "Performance".
+alternating), and is reported as a ratio against that baseline; see docs/performance.md. A full run (every
+section, not ``--quick``) also writes its table into docs/performance.md, between the results markers, so the
+published figures are always those of the last full run, never a copy made by hand.
 """
 
 import argparse
@@ -13,6 +15,7 @@ import atexit
 import datetime
 import json
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -31,6 +34,11 @@ from .common import (
 )
 
 SECTIONS = ("lookup", "ingest", "lists", "dashboard")
+
+# Where a full run publishes its table: between these two lines of docs/performance.md, replacing what is there.
+DOCS_RESULTS = PROJECT_DIR / "docs" / "performance.md"
+RESULTS_BEGIN = "<!-- bench:results:begin -->"
+RESULTS_END = "<!-- bench:results:end -->"
 
 TARGETS = {
     "lookup_rps_ratio": 0.8,  # ≥ 0.8 × the constant view's requests/s
@@ -59,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=5, help="length of one wrk run")
     parser.add_argument("--quick", action="store_true", help="small sizes, for trying the bench itself out")
     parser.add_argument("--output", type=Path, default=PROJECT_DIR / "artifacts", help="where the JSON goes")
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(sections) - set(SECTIONS)
@@ -118,6 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in (f"bench-{stamp}.json", "bench-latest.json"):
         (args.output / name).write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
     log(f"written to {args.output / f'bench-{stamp}.json'} (and bench-latest.json)")
+    docs = DOCS_RESULTS.relative_to(PROJECT_DIR)
+    if args.quick or set(sections) != set(SECTIONS):
+        log(f"{docs} left as it was: only a full run (every section, not --quick) publishes its results there")
+    else:
+        command = command_line(argv, under_make="MAKELEVEL" in os.environ)
+        DOCS_RESULTS.write_text(replace_results(DOCS_RESULTS.read_text(), results_block(report, rows, command)))
+        log(f"results written into {docs}: commit them")
     return 0
 
 
@@ -224,7 +240,7 @@ def table_rows(results: dict) -> list[dict]:
     for name, r in results.get("lists", {}).items():
         c, b = r["candidate_ms"]["median"], r["baseline_ms"]["median"]
         # The targets are the first page and the filtered, ordered pages the indexes serve; a sort on a figure
-        # without an index is shown for what it costs, without a target (README "Performance").
+        # without an index is shown for what it costs, without a target (docs/performance.md).
         targeted = "no index" not in name
         rows.append(
             _row(
@@ -289,11 +305,17 @@ def _fmt(value, unit: str = "") -> str:
 
 def render(report: dict, rows: list[dict]) -> str:
     m = report["machine"]
-    lines = [
+    header = (
         f"zwadmin bench — {report['started']} — {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
         f"Python {m['python']}; median of {report['rounds']} interleaved rounds"
-        + (" (QUICK: small sizes, not a real run)" if report["quick"] else ""),
-        "",
+        + (" (QUICK: small sizes, not a real run)" if report["quick"] else "")
+    )
+    return "\n".join([header, "", *table_lines(rows)])
+
+
+def table_lines(rows: list[dict]) -> list[str]:
+    """The results table (Markdown) and the verdict under it: what a run prints and what it publishes."""
+    lines = [
         "| figure | unit | zwadmin | baseline | baseline is | ratio | target | result |",
         "| --- | --- | ---: | ---: | --- | ---: | --- | --- |",
     ]
@@ -310,7 +332,36 @@ def render(report: dict, rows: list[dict]) -> str:
         lines.append("Every target met.")
     for r in missed:
         lines.append(f"MISSED {r['figure'].strip()}: {_shortfall(r)}; why: {r['why']}.")
-    return "\n".join(lines)
+    return lines
+
+
+def command_line(argv: list[str], *, under_make: bool) -> str:
+    """How the run was started, as someone would type it again."""
+    args = shlex.join(argv)
+    if under_make:
+        return f'make bench BENCH_ARGS="{args}"' if args else "make bench"
+    return f"python -m bench.run {args}".rstrip()
+
+
+def results_block(report: dict, rows: list[dict], command: str) -> str:
+    """What docs/performance.md shows of a run: when, where and how it was made, then the printed table."""
+    m = report["machine"]
+    header = (
+        f"Written by `{command}` on {report['started'][:10]}: {m['cpu']}, {m['cores']} cores, "
+        f"{m['memory_gib']} GiB, Python {m['python']}; median of {report['rounds']} interleaved rounds."
+    )
+    return "\n".join([header, "", *table_lines(rows)])
+
+
+def replace_results(text: str, block: str) -> str:
+    """``text`` with everything between the results markers replaced by ``block``; the markers stay."""
+    if text.count(RESULTS_BEGIN) != 1 or text.count(RESULTS_END) != 1:
+        raise ValueError(f"expected one {RESULTS_BEGIN} and one {RESULTS_END}")
+    start = text.index(RESULTS_BEGIN) + len(RESULTS_BEGIN)
+    end = text.index(RESULTS_END)
+    if end < start:
+        raise ValueError(f"{RESULTS_END} comes before {RESULTS_BEGIN}")
+    return f"{text[:start]}\n{block}\n{text[end:]}"
 
 
 def _shortfall(row: dict) -> str:
