@@ -1,4 +1,4 @@
-"""gunicorn configuration for production: `gunicorn -c gunicorn.conf.py zwadmin.wsgi` (README "Production").
+"""gunicorn configuration for production: `gunicorn -c gunicorn.conf.py zwadmin.wsgi` (docs/deployment.md).
 
 Every value can be overridden on the command line (`--bind`, `--workers` …), which wins over this file.
 Environment: PORT or GUNICORN_BIND, WEB_CONCURRENCY, GUNICORN_TIMEOUT, GUNICORN_ACCESSLOG.
@@ -16,7 +16,7 @@ if os.environ.get("DJANGO_DEBUG", "").strip().lower() in {"1", "true", "yes", "o
     # The production server never runs Django's debug mode: it shows settings and SQL to anyone.
     raise RuntimeError("gunicorn.conf.py is the production server: unset DJANGO_DEBUG (use `make run` to develop).")
 
-# Behind nginx on the same machine (deploy/nginx.conf). Only nginx may reach this port: the app trusts
+# Behind nginx on the same machine (deploy/nginx/zwadmin.conf). Only nginx may reach this port: the app trusts
 # X-Forwarded-Proto and X-Forwarded-For as nginx sets them.
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 
@@ -34,14 +34,14 @@ max_requests = 20000
 max_requests_jitter = 2000
 
 # Request line. GET commits carry their batch in the query string: at least 64 KB must pass
-# (PROTOCOL.md). gunicorn accepts limit_request_line from 0 to 8190 only: 0 means unlimited, and any
+# (docs/protocol.md). gunicorn accepts limit_request_line from 0 to 8190 only: 0 means unlimited, and any
 # value above 8190 is silently clamped to 8190. Unlimited is not an option on the internet: gunicorn's
 # parser rescans the whole buffer on every read, so a 6 MB request line costs seconds of CPU per request.
 # So the ceiling is raised deliberately here, to twice the contract: a line of up to 128 KB is parsed
 # (about 16 reads, well under a millisecond) and a longer one is refused with 414 as soon as its first
 # 128 KB have arrived. nginx in front refuses the same lines first (large_client_header_buffers 4 128k).
 # Checked at start-up so that a gunicorn upgrade that moves the constant fails loudly instead of
-# falling back to 8190; zwadmin/tests/test_serving.py proves both edges through this file.
+# falling back to 8190; tests/test_serving.py proves both edges through this file.
 REQUEST_LINE_LIMIT = 128 * 1024
 if not isinstance(getattr(gunicorn.http.message, "MAX_REQUEST_LINE", None), int):
     raise RuntimeError("gunicorn.http.message.MAX_REQUEST_LINE is gone: review the request-line limit.")

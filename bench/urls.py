@@ -6,7 +6,7 @@ from django.urls import re_path
 from zwadmin.urls import handler400, handler403, handler404, handler500
 from zwadmin.urls import urlpatterns as production_urlpatterns
 
-# The shape and size of a lookup answer (PROTOCOL.md), built once: the view does no work of its own.
+# The shape and size of a lookup answer (docs/protocol.md), built once: the view does no work of its own.
 CONSTANT_ANSWER = {
     "code": "0513001",
     "name": "江苏中威科技",

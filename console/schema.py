@@ -10,7 +10,7 @@ resolves before these paths are even tried (``zwadmin/urls.py``). Swagger UI's f
 **The machine endpoints** (lookup, commits) parse their raw requests themselves (``telemetry.ingest_parsing``)
 and have no serializer to infer a schema from, so their parameters, bodies and answers are written out here,
 as ``OpenApiViewExtension``s: the whole API's description lives in this one module and the views stay as the
-protocol needs them. The wire rules themselves are PROTOCOL.md's; each description points at them.
+protocol needs them. The wire rules themselves are docs/protocol.md's; each description points at them.
 
 Hooks: ``preprocess`` lists the paths exactly as deployed clients call them (no trailing slash; the slash is
 optional and never redirects); ``postprocess`` adds the hand-written components, the ingest-key security
@@ -100,13 +100,13 @@ IDENTIFIER = {
 KEY_PARAMETER = {
     "type": "string",
     "description": "The customer's ingest key, for a server that cannot send `Authorization: Bearer <key>`. "
-    'Only a customer switched to *key required* needs it (README, "Ingest keys").',
+    'Only a customer switched to *key required* needs it (docs/protocol.md, "Ingest keys").',
 }
 
 COMPONENTS = {
     "Error": {
         "type": "object",
-        "description": 'Every error answer (PROTOCOL.md, "General"): `errors` maps each bad field to its messages.',
+        "description": 'Every error answer (docs/protocol.md, "Errors"): `errors` maps each bad field to its messages.',
         "properties": {
             "detail": {"type": "string"},
             "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
@@ -159,7 +159,7 @@ COMPONENTS = {
     },
     "ServerReport": {
         "type": "object",
-        "description": 'A server\'s status report (PROTOCOL.md, "Server interface"). Only `code` is required '
+        "description": 'A server\'s status report (docs/protocol.md, "Server interface"). Only `code` is required '
         "(here or in the query string); absent text is stored empty, absent counts as 0.",
         "properties": {
             "code": CODE,
@@ -256,7 +256,7 @@ THROTTLED = _error(
 )
 
 # ---------------------------------------------------------------------------------------------------------------
-# The machine endpoints (PROTOCOL.md): GET takes the parameters from the query string, POST from the body
+# The machine endpoints (docs/protocol.md): GET takes the parameters from the query string, POST from the body
 # (form, multipart or JSON) or the query string.
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -300,12 +300,12 @@ def _as_text(schema: dict) -> dict:
 
 
 LOOKUP_TEXT = (
-    'Where an IM client finds its company\'s servers (PROTOCOL.md, "Client interface"). Cached; an edit in '
+    'Where an IM client finds its company\'s servers (docs/protocol.md, "/api/customer/info"). Cached; an edit in '
     "the console is visible on the next lookup. An address that probes too many distinct unknown codes is "
     "refused (429), known codes included."
 )
 SERVER_COMMIT_TEXT = (
-    'A deployed IM server reports its status (PROTOCOL.md, "Server interface"): stored as history and as '
+    'A deployed IM server reports its status (docs/protocol.md, "Server interface"): stored as history and as '
     "the customer's latest status. A customer switched to *key required* must send its ingest key."
 )
 BATCH_TEXT = (

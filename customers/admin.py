@@ -187,7 +187,7 @@ class CustomerAdmin(ExportAdminMixin, AuditTrailAdmin):
             messages.SUCCESS,
         )
 
-    # Ingest keys (README "Ingest keys"): operations only (change permission), through the services.
+    # Ingest keys (docs/operations.md "Ingest keys"): operations only (change permission), through the services.
 
     @admin.display(description=_("ingest key"))
     def ingest_key_state(self, customer: Customer):

@@ -86,7 +86,7 @@ class Customer(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     removed_at = models.DateTimeField(_("removed"), null=True, blank=True, editable=False)
-    # Server authentication, opt-in (README "Ingest keys"): the document's servers send no credential, so a
+    # Server authentication, opt-in (docs/operations.md "Ingest keys"): the document's servers send no credential, so a
     # customer's reports need its key only once an operator requires it. Only the key's SHA-256 is stored
     # (``ingest_key_digest``); the key is shown once, when generated. Set through ``services`` only.
     ingest_key_hash = models.CharField(_("ingest key (SHA-256)"), max_length=64, blank=True, editable=False)

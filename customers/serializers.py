@@ -9,7 +9,7 @@ from rest_framework import serializers
 from .models import Customer
 from .services import EDITABLE_FIELDS
 
-# PROTOCOL: dates arrive as YYYY-MM-DD; "YYYY-MM-DD HH:MM:SS" and "YYYY/MM/DD" are accepted as well.
+# docs/protocol.md "Dates and times": YYYY-MM-DD; "YYYY-MM-DD HH:MM:SS" and "YYYY/MM/DD" are accepted as well.
 DATE_INPUT_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d")
 
 # The document's /customer/add parameters, in its order: the editable fields under their wire names.

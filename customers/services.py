@@ -117,7 +117,7 @@ def customer_restore(*, customer: Customer, by: AbstractBaseUser | None = None) 
     return customer
 
 
-# Ingest keys (README "Ingest keys"): the lookup answer does not change, so no cache refresh.
+# Ingest keys (docs/operations.md "Ingest keys"): the lookup answer does not change, so no cache refresh.
 
 
 @transaction.atomic

@@ -2,7 +2,7 @@
 
 Ranges follow django-filter's own convention (as NetBox does): ``<figure>__gte`` and
 ``<figure>__lte``, both inclusive, next to the exact ``<figure>``. Times without a
-zone are China Standard Time, like everything the servers send (PROTOCOL.md).
+zone are China Standard Time, like everything the servers send (docs/protocol.md).
 """
 
 import datetime

@@ -1,4 +1,4 @@
-"""Reading the commit endpoints' parameters from the raw request (PROTOCOL.md, "General").
+"""Reading the commit endpoints' parameters from the raw request (docs/protocol.md, "General").
 
 Deployed servers send UTF-8, or GB18030 when they are old Windows machines,
 percent-encoded or not, in the query string, a form body, a multipart body or
@@ -208,7 +208,7 @@ def client_address(request) -> str | None:
 
 
 def ingest_key(request, parameters: dict[str, Any]) -> str | None:
-    """The customer's ingest key a commit carries (README "Ingest keys"), if any.
+    """The customer's ingest key a commit carries (docs/operations.md "Ingest keys"), if any.
 
     ``Authorization: Bearer <key>`` first, else the ``key`` parameter (query string or body), which
     servers that cannot set headers use. Only text counts: a JSON number or list is no key.

@@ -105,7 +105,7 @@ class ImUser(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     # No index of its own: the (customer, uuid) constraint's index serves every per-customer read, and one
-    # index fewer is one fewer to update for each of a 50,000-user batch's rows (README "Performance").
+    # index fewer is one fewer to update for each of a 50,000-user batch's rows (docs/performance.md).
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="im_users", verbose_name=_("customer"), db_index=False
     )
@@ -134,7 +134,7 @@ class ImUser(models.Model):
             models.Index(fields=["customer", "last_reported_at"], name="imuser_customer_last_idx"),
             models.Index(fields=["customer", "nickname"], name="imuser_customer_nickname_idx"),
             # The lists' "most active users" (?ordering=-fmsgs, ?fmsgs__gte=): an index range, not a scan of
-            # the customer's rows. The other figures are rarer sorts and cost one scan (README "Performance").
+            # the customer's rows. The other figures are rarer sorts and cost one scan (docs/performance.md).
             models.Index(fields=["customer", "fmsgs"], name="imuser_customer_fmsgs_idx"),
         ]
 

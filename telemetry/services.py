@@ -1,4 +1,4 @@
-"""Every write of what deployed IM servers commit (PROTOCOL.md, "Server interface").
+"""Every write of what deployed IM servers commit (docs/protocol.md, "Server interface").
 
 One function per endpoint. Each validates (``telemetry.validators``), then writes
 in one transaction with a fixed number of queries whatever the batch size: the

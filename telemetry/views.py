@@ -60,7 +60,7 @@ class CustomerInfoView(MachineAPIView):
         # The hot path: a GET whose answer is cached, from an address that is not throttled, is answered
         # here, before DRF wraps the request, negotiates and finalises (all it would add to this answer is
         # the Allow header, set here too): that is a fifth of what the lookup costs beyond a constant answer
-        # (README "Performance"). Everything else (POST, misses, unknown codes, throttled addresses, errors)
+        # (docs/performance.md). Everything else (POST, misses, unknown codes, throttled addresses, errors)
         # takes DRF's path to ``get`` below, which gives the same answers.
         if request.method == "GET":
             response = self.cached_answer(request)

@@ -1,4 +1,4 @@
-"""Backups restore what they saved (README "Backups").
+"""Backups restore what they saved (docs/operations.md "Backups").
 
 ``dumpdata``/``loaddata`` is the portable path (and the one for SQLite installs); on PostgreSQL,
 ``pg_dump``/``pg_restore`` into a scratch database is what operators run. The dump is XML: Django's JSON

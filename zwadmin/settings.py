@@ -1,4 +1,4 @@
-"""zwadmin settings, read from the environment (see README "Configuration").
+"""zwadmin settings, read from the environment (see docs/configuration.md).
 
 With nothing set, the console runs in debug mode on an SQLite file at the
 project root with a local-memory cache: the embedded default for a first run.
@@ -193,7 +193,7 @@ REST_FRAMEWORK = {
 # restate; zwadmin/schema.py describes the machine endpoints, which parse their raw requests themselves.
 SPECTACULAR_SETTINGS = {
     "TITLE": "zwadmin API",
-    "DESCRIPTION": "The vendor interface document's endpoints (PROTOCOL.md): the client lookup, the servers' "
+    "DESCRIPTION": "The vendor interface document's endpoints (docs/protocol.md): the client lookup, the servers' "
     "commits, and the management interface for staff.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -219,21 +219,21 @@ LOGGING = {
 }
 
 # ---------------------------------------------------------------------------
-# Production and security (README "Production")
+# Production and security (docs/deployment.md)
 # ---------------------------------------------------------------------------
 # Every default below is the production one; DJANGO_DEBUG=1 (development only) relaxes those that need HTTPS.
 # `manage.py check --deploy` is clean once DJANGO_SECRET_KEY (50+ random characters), DJANGO_ALLOWED_HOSTS
 # and DJANGO_NUM_PROXIES are set.
 #
 # HTTPS redirect for people, never for machines. Deployed IM servers and clients call fixed http:// URLs and
-# cannot change: a redirect loses a POST body (PROTOCOL.md, "General"), and old clients do not follow one. So
+# cannot change: a redirect loses a POST body (docs/protocol.md, "General"), and old clients do not follow one. So
 # the console redirects to HTTPS and the machine paths are exempt: the lookup and commits (api/), the staff
 # scripts' management interface (customer/, user/list, group/list) and load balancers' health probes.
 # On an exempt path over plain HTTP no session is exposed (session and CSRF cookies are Secure: browsers
 # never send them over HTTP), but a script's token is: staff scripts must use https://.
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^api/", r"^customer/", r"^user/list", r"^group/list", r"^healthz"]
-# nginx terminates TLS and says so in X-Forwarded-Proto (deploy/nginx.conf), overwriting whatever the client
+# nginx terminates TLS and says so in X-Forwarded-Proto (deploy/nginx/zwadmin.conf), overwriting whatever the client
 # sent. gunicorn must therefore be reachable from nginx only, or a client could claim HTTPS itself.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=not DEBUG)

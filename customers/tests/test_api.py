@@ -1,4 +1,4 @@
-"""The management interface (PROTOCOL.md, "Management interface"): /customer/list, /customer/add, /customer/remove."""
+"""The management interface (docs/protocol.md): /customer/list, /customer/add, /customer/remove."""
 
 import datetime
 import uuid

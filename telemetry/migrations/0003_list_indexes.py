@@ -1,4 +1,4 @@
-"""Indexes for the per-customer lists and the ingest (README "Performance").
+"""Indexes for the per-customer lists and the ingest (docs/performance.md).
 
 - ``ImUser.customer`` and ``ImGroup.customer`` lose their own index: the (customer, uuid) and (customer, gid)
   unique constraints' indexes start with the same column and serve every per-customer read, and each index

@@ -1,4 +1,4 @@
-"""Abuse limits on the commits (README "Throttles"): per customer code, never per address; unknown codes."""
+"""Abuse limits on the commits (docs/protocol.md "Throttles"): per customer code, never per address; unknown codes."""
 
 import json
 import urllib.parse

@@ -1,4 +1,4 @@
-"""Server authentication, opt-in per customer (README "Ingest keys"): keys, requiring them, the commits, the console."""
+"""Server authentication, opt-in per customer (docs/operations.md "Ingest keys"): keys, the commits, the console."""
 
 import hashlib
 import hmac

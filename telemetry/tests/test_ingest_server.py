@@ -1,4 +1,4 @@
-"""``GET|POST /api/server/commit`` (PROTOCOL.md, "Server interface") and the mismatch selector."""
+"""``GET|POST /api/server/commit`` (docs/protocol.md, "Server interface") and the mismatch selector."""
 
 import datetime
 import json

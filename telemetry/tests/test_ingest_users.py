@@ -1,4 +1,4 @@
-"""``GET|POST /api/user/commit`` (PROTOCOL.md, "Server interface"): wire forms, record rules, upsert."""
+"""``GET|POST /api/user/commit`` (docs/protocol.md, "Server interface"): wire forms, record rules, upsert."""
 
 import datetime
 import json

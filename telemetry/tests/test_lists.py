@@ -1,4 +1,4 @@
-"""The per-customer lists /user/list and /group/list (PROTOCOL.md, "Management interface")."""
+"""The per-customer lists /user/list and /group/list (docs/protocol.md, "Management interface")."""
 
 import csv
 import datetime

@@ -1,4 +1,4 @@
-"""The client lookup /api/customer/info (PROTOCOL.md, "Client interface")."""
+"""The client lookup /api/customer/info (docs/protocol.md, "/api/customer/info")."""
 
 from http import HTTPStatus
 

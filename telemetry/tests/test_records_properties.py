@@ -3,7 +3,7 @@ with an error naming a real field, and never raises.
 
 Hypothesis draws records whose every value is sometimes right, sometimes nearly right (padded digits, whole
 floats, other date forms) and sometimes anything JSON can hold; the expectations are written out here from
-PROTOCOL.md, independently of the cleaners.
+docs/protocol.md, independently of the cleaners.
 """
 
 import datetime

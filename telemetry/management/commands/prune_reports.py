@@ -1,4 +1,4 @@
-"""Prune the history of server reports: `manage.py prune_reports` (run it daily, README "Production").
+"""Prune the history of server reports: `manage.py prune_reports` (run it daily, docs/operations.md "Report retention").
 
 Deletes ``ServerReport`` rows older than the retention age in batches, each batch its own short
 transaction, so a first run over years of history never holds long locks, bloats one huge

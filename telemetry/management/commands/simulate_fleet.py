@@ -1,6 +1,6 @@
 """Play a fleet of deployed IM servers against a running zwadmin: ``manage.py simulate_fleet``.
 
-Each simulated server reports as the vendor's interface document says (PROTOCOL.md, "Server interface"):
+Each simulated server reports as the vendor's interface document says (docs/protocol.md, "Server interface"):
 its status to ``/api/server/commit``, its users to ``/api/user/commit`` and its groups to
 ``/api/group/commit``, every ``--interval`` seconds, with figures that grow from one report to the next.
 Like real servers, some send their parameters in the query string (GET) and some in a form body (POST);
@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-# A query string longer than this goes by POST: the contract guarantees 64 KB of request line (PROTOCOL.md).
+# A query string longer than this goes by POST: the contract guarantees 64 KB of request line (docs/protocol.md).
 MAX_QUERY_BYTES = 60_000
 SURNAMES = "张王李赵刘陈杨黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
