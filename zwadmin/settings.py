@@ -297,6 +297,12 @@ TELEMETRY_REPORT_RETENTION_DAYS = env.int("ZWADMIN_REPORT_RETENTION_DAYS", defau
 TELEMETRY_SILENT_AFTER_HOURS = env.int("ZWADMIN_SILENT_AFTER_HOURS", default=48)
 
 # ---------------------------------------------------------------------------
+# Telemetry lists (/user/list, /group/list)
+# ---------------------------------------------------------------------------
+# A user or group whose server has not reported it for this many days is "stale" (the lists' stale filter).
+TELEMETRY_STALE_DAYS = env.int("ZWADMIN_STALE_DAYS", default=7)
+
+# ---------------------------------------------------------------------------
 # Telemetry ingestion (/api/server|user|group/commit)
 # ---------------------------------------------------------------------------
 # A batch of 50,000 users is about 9 MB of JSON (13 MB form-encoded): bodies up to this size are read,
