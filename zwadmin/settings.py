@@ -1,4 +1,4 @@
-"""zwadmin settings, read from the environment (see README "Configuration").
+"""zwadmin settings, read from the environment: docs/configuration.md lists every variable.
 
 DJANGO_SECRET_KEY is required unless DJANGO_DEBUG=1 (development only: `make run` sets it). Otherwise the
 defaults are the production ones, with an SQLite file at the project root and a local-memory cache until
