@@ -9,11 +9,15 @@ import json
 import multiprocessing
 import os
 
+import environ
 import gunicorn.http.message
 from gunicorn import glogging
 
-if os.environ.get("DJANGO_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}:
-    # The production server never runs Django's debug mode: it shows settings and SQL to anyone.
+env = environ.Env()
+
+if env.bool("DJANGO_DEBUG", default=False):
+    # The production server never runs Django's debug mode: it shows settings and SQL to anyone. Read as the
+    # settings read it, so that every value that turns debug on there is refused here.
     raise RuntimeError("gunicorn.conf.py is the production server: unset DJANGO_DEBUG (use `make run` to develop).")
 
 # Behind nginx on the same machine (deploy/nginx/zwadmin.conf). Only nginx may reach this port: the app trusts

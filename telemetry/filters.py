@@ -9,7 +9,9 @@ import datetime
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_filters import rest_framework as filters
 
 from .models import ImGroup, ImUser
@@ -19,7 +21,13 @@ RANGE_LOOKUPS = ["exact", "gte", "lte"]
 
 def stale_before() -> datetime.datetime:
     """Rows last reported before this moment are stale: their server stopped sending them."""
-    return timezone.now() - datetime.timedelta(days=getattr(settings, "TELEMETRY_STALE_DAYS", 7))
+    return timezone.now() - datetime.timedelta(days=settings.TELEMETRY_STALE_DAYS)
+
+
+def stale_label() -> str:
+    days = settings.TELEMETRY_STALE_DAYS
+    label = ngettext("not reported in the last %(days)d day", "not reported in the last %(days)d days", days)
+    return label % {"days": days}
 
 
 class ReportedFilterSet(filters.FilterSet):
@@ -31,7 +39,9 @@ class ReportedFilterSet(filters.FilterSet):
     reported_before = filters.DateTimeFilter(
         field_name="last_reported_at", lookup_expr="lt", label=_("last reported before")
     )
-    stale = filters.BooleanFilter(method="filter_stale", label=_("not reported in the last TELEMETRY_STALE_DAYS days"))
+    # Worded each time it is shown, not at import: in the reader's language, with the days configured then.
+    # Lazy rather than set in __init__, because the OpenAPI schema reads the class's filters, not an instance's.
+    stale = filters.BooleanFilter(method="filter_stale", label=lazy(stale_label, str)())
 
     def filter_stale(self, queryset, name, value):
         cutoff = stale_before()

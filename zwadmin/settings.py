@@ -1,33 +1,29 @@
-"""zwadmin settings, read from the environment (see docs/configuration.md).
+"""zwadmin settings, read from the environment: docs/configuration.md lists every variable.
 
-With nothing set, the console runs in debug mode on an SQLite file at the
-project root with a local-memory cache: the embedded default for a first run.
+DJANGO_SECRET_KEY is required unless DJANGO_DEBUG=1 (development only: `make run` sets it). Otherwise the
+defaults are the production ones, with an SQLite file at the project root and a local-memory cache until
+DATABASE_URL and REDIS_URL say otherwise.
 """
 
 import datetime
 import os
 from pathlib import Path
+from urllib.parse import quote, unquote
 
-import dj_database_url
+import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# Each variable is read once, its name written out at the call: zwadmin/tests/test_configuration.py finds the
+# reads in this file and checks that docs/configuration.md documents exactly those.
+env = environ.Env()
 
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-DEBUG = env_bool("DJANGO_DEBUG", default=False)
-
+# Not read through django-environ: it takes a value that begins with "$" for the name of another variable to
+# read instead, which 0.14 cannot turn off, and one key in 50 of Django's get_random_secret_key() begins so.
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
@@ -36,7 +32,9 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "django-insecure-development-only-key"  # noqa: S105 - debug runs only
 
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", cast=str.strip, default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
+)
 
 DJANGO_APPS = [
     "django.contrib.admin",
@@ -101,28 +99,38 @@ TEMPLATES = [
     },
 ]
 
-# Database: DATABASE_URL (postgres://…) in production and CI; an SQLite file otherwise.
-DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
-    )
-}
+# Database: DATABASE_URL (postgres://…) in production and CI; an SQLite file at the project root otherwise (its
+# path quoted: django-environ reads a "+" in the URL as a space).
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{quote(str(BASE_DIR / 'db.sqlite3'))}")}
+DATABASES["default"].update(
+    CONN_MAX_AGE=env.int("DJANGO_CONN_MAX_AGE", default=60),
+    CONN_HEALTH_CHECKS=True,
+    # dj-database-url's spelling of a Unix socket, postgres://%2Frun%2Fpostgresql/zwadmin, which django-environ
+    # leaves quoted.
+    HOST=unquote(DATABASES["default"].get("HOST", "")),
+)
+# A database that stops answering must fail a request in seconds, not hang every worker (a connect_timeout in
+# DATABASE_URL wins).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache: Redis when REDIS_URL is set (shared by every worker and node), local memory otherwise.
-REDIS_URL = os.environ.get("REDIS_URL", "")
+# Cache: Redis when REDIS_URL is set (shared by every worker and node), local memory otherwise. The URL is read
+# as a string, not with env.cache: that would choose Django's backend instead of ours and move the URL's query
+# into OPTIONS, where ours hands the whole URL to redis-py as Django's does.
+REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
             # Django's backend, reusing one redis-py client instead of building one per call (zwadmin/cache.py).
             "BACKEND": "zwadmin.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": os.environ.get("DJANGO_CACHE_PREFIX", "zwadmin"),
+            "KEY_PREFIX": env.str("DJANGO_CACHE_PREFIX", default="zwadmin"),
             # Each process keeps copies of the lookup answers and of the lookup throttle's histories, dropped
             # as writes are announced through Redis: a lookup that hits asks Redis nothing (zwadmin/cache.py).
             "NEAR_CACHE": {"PREFIXES": ["customer-info:", "throttle_lookup_unknown_"], "MAX_AGE": 30},
+            # A Redis that stops answering must fail a request in seconds, not hang every worker.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
 else:
@@ -143,7 +151,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -153,8 +161,9 @@ STORAGES = {
     },
 }
 
-# The behind-proxy client address: how many proxies append to X-Forwarded-For.
-NUM_PROXIES = int(os.environ["DJANGO_NUM_PROXIES"]) if os.environ.get("DJANGO_NUM_PROXIES") else None
+# The behind-proxy client address: how many proxies append to X-Forwarded-For. Unset or empty: None, and the
+# header is not believed (check --deploy warns, zwadmin.W001).
+NUM_PROXIES = env.int("DJANGO_NUM_PROXIES", default=None)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -182,9 +191,9 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
         # Distinct unknown codes one client address may look up before it is refused.
-        "lookup_unknown": os.environ.get("ZWADMIN_LOOKUP_UNKNOWN_RATE", "30/hour"),
+        "lookup_unknown": env.str("ZWADMIN_LOOKUP_UNKNOWN_RATE", default="30/hour"),
         # Commits per customer code, per endpoint (server, user, group), never per address. Empty: no limit.
-        "commit": os.environ.get("ZWADMIN_COMMIT_RATE", "3600/hour") or None,
+        "commit": env.str("ZWADMIN_COMMIT_RATE", default="3600/hour") or None,
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
@@ -207,15 +216,20 @@ SPECTACULAR_SETTINGS = {
 }
 
 # How long a client lookup stays cached; edits invalidate it at once, this only bounds memory.
-CUSTOMER_INFO_CACHE_SECONDS = int(os.environ.get("ZWADMIN_CUSTOMER_INFO_CACHE_SECONDS", "86400"))
+CUSTOMER_INFO_CACHE_SECONDS = env.int("ZWADMIN_CUSTOMER_INFO_CACHE_SECONDS", default=86400)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # gunicorn writes one JSON line per request (gunicorn.conf.py), outside Django, so Django's own
+        # "Not Found: /api/customer/info" warnings would only repeat it on the hottest path; keep its errors.
+        "django.request": {"level": "ERROR"},
+    },
 }
 
 # ---------------------------------------------------------------------------
@@ -231,31 +245,31 @@ LOGGING = {
 # scripts' management interface (customer/, user/list, group/list) and load balancers' health probes.
 # On an exempt path over plain HTTP no session is exposed (session and CSRF cookies are Secure: browsers
 # never send them over HTTP), but a script's token is: staff scripts must use https://.
-SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+# Unset or empty, DJANGO_SECURE_SSL_REDIRECT and DJANGO_SECURE_COOKIES are on unless debug: django-environ alone
+# reads "" as off, and a blank line in an environment file must not turn HTTPS off.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=None)
+if SECURE_SSL_REDIRECT is None:
+    SECURE_SSL_REDIRECT = not DEBUG
 SECURE_REDIRECT_EXEMPT = [r"^api/", r"^customer/", r"^user/list", r"^group/list", r"^healthz"]
 # nginx terminates TLS and says so in X-Forwarded-Proto (deploy/nginx/zwadmin.conf), overwriting whatever the client
 # sent. gunicorn must therefore be reachable from nginx only, or a client could claim HTTPS itself.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=None)
+if SESSION_COOKIE_SECURE is None:
+    SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", cast=str.strip, default=[])
 # HSTS for the console's host name (browsers only; IM clients ignore it). One year once it is known to work.
-SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 # includeSubDomains and preload reach beyond this console (every host of the domain, for months, in every
 # browser): a decision for whoever owns the domain, off unless asked for. Their check --deploy warnings
 # are silenced while they are off, because leaving them off is that decision.
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS")
-SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
 SILENCED_SYSTEM_CHECKS = [
     *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
     *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
 ]
-
-# A database or Redis that stops answering must fail a request in seconds, not hang every worker.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
-if REDIS_URL:
-    for option in ("socket_connect_timeout", "socket_timeout"):
-        CACHES["default"].setdefault("OPTIONS", {}).setdefault(option, 2)
 
 # Admin login lockout (django-axes): only the console's login form is watched (the lookup and the commits
 # never authenticate), failures are counted in the database, so every node sees them. A username is locked
@@ -267,25 +281,27 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_ONLY_ADMIN_SITE = True
-AXES_FAILURE_LIMIT = int(os.environ.get("ZWADMIN_LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(os.environ.get("ZWADMIN_LOGIN_LOCKOUT_MINUTES", "30")))
+AXES_FAILURE_LIMIT = env.int("ZWADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("ZWADMIN_LOGIN_LOCKOUT_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # The client address as NUM_PROXIES defines it; X-Forwarded-For is not trusted when NUM_PROXIES is unset.
 AXES_CLIENT_IP_CALLABLE = "zwadmin.client_address.client_ip"
 
-# Request logging: gunicorn writes one JSON line per request (gunicorn.conf.py), outside Django, so Django's
-# own "Not Found: /api/customer/info" warnings would only repeat it on the hottest path; keep its errors.
-LOGGING["loggers"]["django.request"] = {"level": "ERROR"}
-
 # Report history older than this is pruned by `manage.py prune_reports` (run it daily).
-TELEMETRY_REPORT_RETENTION_DAYS = int(os.environ.get("ZWADMIN_REPORT_RETENTION_DAYS", "400"))
+TELEMETRY_REPORT_RETENTION_DAYS = env.int("ZWADMIN_REPORT_RETENTION_DAYS", default=400)
 
 # ---------------------------------------------------------------------------
 # Fleet dashboard (admin index, customer changelist)
 # ---------------------------------------------------------------------------
 # A customer whose server's last report is older than this is "silent" (reported within it: "live").
-TELEMETRY_SILENT_AFTER_HOURS = int(os.environ.get("ZWADMIN_SILENT_AFTER_HOURS", "48"))
+TELEMETRY_SILENT_AFTER_HOURS = env.int("ZWADMIN_SILENT_AFTER_HOURS", default=48)
+
+# ---------------------------------------------------------------------------
+# Telemetry lists (/user/list, /group/list)
+# ---------------------------------------------------------------------------
+# A user or group whose server has not reported it for this many days is "stale" (the lists' stale filter).
+TELEMETRY_STALE_DAYS = env.int("ZWADMIN_STALE_DAYS", default=7)
 
 # ---------------------------------------------------------------------------
 # Telemetry ingestion (/api/server|user|group/commit)
@@ -295,10 +311,10 @@ TELEMETRY_SILENT_AFTER_HOURS = int(os.environ.get("ZWADMIN_SILENT_AFTER_HOURS", 
 # endpoints parse the raw body themselves, so DATA_UPLOAD_MAX_NUMBER_FIELDS does not apply to them.
 # nginx's client_max_body_size (deploy/nginx) must allow as much; gunicorn.conf.py lets 64 KB GET
 # query strings through.
-TELEMETRY_MAX_BODY_BYTES = int(os.environ.get("ZWADMIN_TELEMETRY_MAX_BODY_BYTES", str(32 * 1024 * 1024)))
+TELEMETRY_MAX_BODY_BYTES = env.int("ZWADMIN_TELEMETRY_MAX_BODY_BYTES", default=32 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = TELEMETRY_MAX_BODY_BYTES
 # How many unregistered codes are remembered; beyond it new codes are only logged.
-TELEMETRY_MAX_UNREGISTERED = int(os.environ.get("ZWADMIN_TELEMETRY_MAX_UNREGISTERED", "10000"))
+TELEMETRY_MAX_UNREGISTERED = env.int("ZWADMIN_TELEMETRY_MAX_UNREGISTERED", default=10000)
 
 # ---------------------------------------------------------------------------
 # Audit trail (django-simple-history) and exports (django-import-export)

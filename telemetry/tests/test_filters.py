@@ -9,7 +9,7 @@ from http import HTTPStatus
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from telemetry.filters import ImGroupFilterSet, ImUserFilterSet
 from telemetry.models import ImGroup, ImUser
@@ -161,6 +161,21 @@ def test_stale_days_are_a_setting(reported_days_ago, settings):
 
     assert user_uuids({"stale": "true"}) == {"u-2", "u-3"}
     assert group_gids({"stale": "false"}) == {"g-1"}
+
+
+@pytest.mark.parametrize(
+    ("days", "language", "label"),
+    [
+        (3, "en", "not reported in the last 3 days"),
+        (1, "en", "not reported in the last 1 day"),
+        (3, "zh-hans", "最近 3 天内未上报"),
+    ],
+)
+def test_the_stale_filter_says_how_many_days(settings, days, language, label):
+    settings.TELEMETRY_STALE_DAYS = days
+
+    with translation.override(language):
+        assert ImUserFilterSet(queryset=ImUser.objects.none()).form["stale"].label == label
 
 
 # Through the lists: the filtersets are wired to the views, with the customer's rows only.
