@@ -6,6 +6,7 @@ fixtures instead of importing a layer above their own (``pyproject.toml``, the l
 """
 
 import datetime
+import os
 
 import pytest
 from django.contrib.auth.models import Group, Permission
@@ -33,6 +34,17 @@ DOCUMENT_EXAMPLE = {
 # The console is served over HTTPS, terminated by the proxy in front (X-Forwarded-Proto), and the tests read
 # our own (English) strings whatever translations exist; a test that checks Chinese asks for it.
 CONSOLE_HEADERS = {"HTTP_X_FORWARDED_PROTO": "https", "HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """``@pytest.mark.once``: a slow test whose answer does not depend on the database (the browser, the
+    fuzzer, the app-server limits). CI runs the suite twice, on SQLite and on PostgreSQL; its SQLite pass sets
+    ``ZWADMIN_SKIP_ONCE=1`` so these run once. ``make test`` alone runs everything."""
+    if os.environ.get("ZWADMIN_SKIP_ONCE") == "1":
+        skip = pytest.mark.skip(reason="runs in CI's other pass (ZWADMIN_SKIP_ONCE=1)")
+        for item in items:
+            if "once" in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

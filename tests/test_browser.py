@@ -23,7 +23,7 @@ from console.roles import OPERATIONS, SUPPORT, roles_sync
 from customers.models import Customer
 from customers.services import customer_create
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.once]
 
 ARTIFACTS = Path(settings.BASE_DIR) / "artifacts"
 PASSWORD = "pw-for-browser-tests-1"
