@@ -294,7 +294,10 @@ def _record_sightings(
     details = details or {}
     existing: set[str] = set()
     for chunk in _chunked(codes):
-        existing.update(UnregisteredServer.objects.filter(code__in=chunk).values_list("code", flat=True))
+        # Locked in code order, as every batch does: two batches sighting the same codes queue instead of
+        # deadlocking in the UPDATE below, which would lock them in whatever order its plan reads them.
+        rows = UnregisteredServer.objects.filter(code__in=chunk).order_by("code").select_for_update()
+        existing.update(rows.values_list("code", flat=True))
     if existing:
         changes: dict[str, Any] = {"last_seen_at": now, "reports": F("reports") + 1, **details}
         if sender_address:
