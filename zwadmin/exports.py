@@ -17,8 +17,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from import_export.admin import ExportActionMixin
 from import_export.formats import base_formats
-from import_export.forms import SelectableFieldsExportForm
 from import_export.resources import ModelResource
+from unfold.contrib.import_export.forms import SelectableFieldsExportForm
 
 # A cell starting with one of these is a formula to a spreadsheet; the text comes from customers' servers.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -102,7 +102,7 @@ class ConsoleResource(ModelResource):
 
 
 class ExportForm(SelectableFieldsExportForm):
-    """The export page's column checkboxes, labelled as the file's columns will be."""
+    """The export page's column checkboxes (the theme's widgets), labelled as the file's columns will be."""
 
     def _get_field_label(self, resource, field_name):
         field = resource.fields.get(field_name)
