@@ -274,7 +274,6 @@ class CustomerConsoleAdmin(CustomerTelemetryAdminMixin, CustomerAdmin):
         "reporting",
         "endpoints",
         "contact_with_phone",
-        "service_engineer",
         "users_and_groups",
     )
     list_filter = (
@@ -296,13 +295,18 @@ class CustomerConsoleAdmin(CustomerTelemetryAdminMixin, CustomerAdmin):
             return format_html('<span class="zw-state zw-tone-{}">{}</span>', state.tone, state.label)
         exact = display_value(status.reported_at)
         flags = [
-            text
+            str(text)
             for text, flag in (
                 (_("MAC differs from the registry"), status.mac_mismatch),
                 (_("licence expiry differs from the registry"), status.timeout_mismatch),
             )
             if flag
         ]
+        flag = (
+            format_html(' <span class="zw-flag zw-tone-danger" title="{}">⚠ {}</span>', "; ".join(flags), _("differs"))
+            if flags
+            else ""
+        )
         return format_html(
             '<span class="zw-state zw-tone-{}" title="{}">{}</span> <span class="zw-quiet" title="{}">{}</span>{}',
             state.tone,
@@ -310,9 +314,7 @@ class CustomerConsoleAdmin(CustomerTelemetryAdminMixin, CustomerAdmin):
             state.label,
             exact,
             relative_time(status.reported_at),
-            format_html_join(
-                "", ' <span class="zw-flag zw-tone-danger" title="{}">⚠ {}</span>', ((t, t) for t in flags)
-            ),
+            flag,
         )
 
     @admin.display(description=_("IM users and groups"))

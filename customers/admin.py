@@ -26,6 +26,7 @@ from django.utils.translation import ngettext
 from unfold.contrib.filters.admin import RangeDateFilter
 
 from zwadmin.audit import AuditTrailAdmin
+from zwadmin.display import ungrouped
 from zwadmin.exports import ExportAdminMixin
 
 from . import services
@@ -130,7 +131,7 @@ class RemovalForm(forms.Form):
 class CustomerAdmin(ExportAdminMixin, AuditTrailAdmin):
     form = CustomerForm
     resource_classes = [CustomerResource]  # export: CSV, XLSX; the history page: who changed what, old → new
-    list_display = ("code", "name", "licence", "endpoints", "contact_with_phone", "service_engineer")
+    list_display = ("code", "name", "licence", "endpoints", "contact_with_phone")
     list_display_links = ("code", "name")
     list_filter = (
         RegistryStateFilter,
@@ -148,6 +149,7 @@ class CustomerAdmin(ExportAdminMixin, AuditTrailAdmin):
     list_before_template = "admin/customers/customer/search_removed.html"
     actions = ("remove_selected", "restore_selected", "rotate_ingest_key", "require_ingest_key", "waive_ingest_key")
     readonly_fields = ("id", "created_at", "updated_at", "removed_at", "ingest_key_state")
+    readonly_preprocess_fields = {port: ungrouped for port in ("tcpport", "webport", "fileport")}
     fieldsets = (
         (_("Identity"), {"fields": ("code", "name", "mac")}),
         (
@@ -173,6 +175,8 @@ class CustomerAdmin(ExportAdminMixin, AuditTrailAdmin):
 
     @admin.display(description=_("licence expiry"), ordering="timeout")
     def licence(self, customer: Customer):
+        if customer.is_removed:  # listed with ?registry=removed or all: that matters more than its licence
+            return format_html('<span class="zw-badge zw-tone-danger zw-removed">{}</span>', _("removed"))
         state = customer.licence_state()
         return format_html(
             '<span class="zw-state zw-tone-{}" title="{}">{}</span>',
@@ -201,18 +205,12 @@ class CustomerAdmin(ExportAdminMixin, AuditTrailAdmin):
 
     @admin.display(description=_("contact person"), ordering="contact")
     def contact_with_phone(self, customer: Customer):
-        parts = [part for part in (customer.contact, customer.ctel) if part]
-        return " ".join(parts) if parts else "—"
+        text = " ".join(part for part in (customer.contact, customer.ctel) if part)
+        return format_html('<span class="zw-ellipsis zw-narrow" title="{}">{}</span>', text, text) if text else "—"
 
-    @admin.display(description=_("in registry"), boolean=True)
-    def registry_state(self, customer: Customer):
-        return not customer.is_removed
-
-    def get_list_display(self, request):
-        list_display = super().get_list_display(request)
-        if request.GET.get(RegistryStateFilter.parameter_name):  # removed customers may be listed
-            return (*list_display, "registry_state")
-        return list_display
+    @admin.display(description=_("customer name"), ordering="name")
+    def short_name(self, customer: Customer):
+        return format_html('<span class="zw-ellipsis zw-narrow" title="{}">{}</span>', customer.name, customer.name)
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -243,9 +241,21 @@ class CustomerAdmin(ExportAdminMixin, AuditTrailAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if obj is not None and self.has_change_permission(request, obj):
+        if obj is None:
+            return fieldsets
+        if self.has_change_permission(request, obj):
             return [*fieldsets, (_("Reason for the change"), {"fields": ("change_reason",)})]
-        return fieldsets
+        # Read-only (support, or a removed customer): no instructions for what cannot be done here.
+        return [
+            (name, {k: v for k, v in options.items() if k != "description" or name == _("Endpoints")})
+            for name, options in fieldsets
+        ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None and not self.has_change_permission(request, obj):
+            # A read-only page shows values, not the input hints of a form nobody can fill in here.
+            kwargs["help_texts"] = {field.name: "" for field in Customer._meta.fields}
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def has_change_permission(self, request, obj=None):
         # A removed customer's page is read-only: restore it first (its page says so and offers to).

@@ -47,22 +47,28 @@ class ReadOnlyAdmin(ModelAdmin):
 
 
 class PerCustomerAdmin(ReadOnlyAdmin):
-    """Rows that belong to a customer: filtered by customer with autocomplete, searched by its code and name."""
+    """Rows that belong to a customer: filtered by customer with autocomplete, searched by its code and name.
+    The customer column is its code and name cut to fit, the whole on hover: the lists fit the screen."""
 
     list_filter = (("customer", AutocompleteSelectFilter),)
     list_filter_submit = True  # the autocomplete filter applies with the filter panel's button
     list_select_related = ("customer",)
 
+    @admin.display(description=_("customer"), ordering="customer__code")
+    def customer_name(self, row):
+        text = str(row.customer)
+        return format_html('<span class="zw-ellipsis zw-narrow" title="{}">{}</span>', text, text)
+
 
 def flagged(value, mismatch: bool, registered):
-    """``value`` in red with the registry's value beside it when they differ."""
+    """``value``, in red with a warning sign when it differs from the registry's (the registry's value on hover)."""
     if not mismatch:
         return value or "—"
     return format_html(
-        '<strong class="telemetry-mismatch" style="{}">{} ({})</strong>',
+        '<strong class="telemetry-mismatch" style="{}" title="{}">⚠ {}</strong>',
         MISMATCH_STYLE,
-        value,
         _("registry: %(value)s") % {"value": registered},
+        value,
     )
 
 
@@ -70,7 +76,7 @@ def flagged(value, mismatch: bool, registered):
 class ServerReportAdmin(PerCustomerAdmin):
     list_display = (
         "reported_at",
-        "customer",
+        "customer_name",
         "name",
         "reported_mac",
         "ip",
@@ -98,7 +104,7 @@ class ServerReportAdmin(PerCustomerAdmin):
 class ServerChangeAdmin(PerCustomerAdmin):
     """The audit trail of what customers' servers say they are: reported name, MAC and IP changes."""
 
-    list_display = ("changed_at", "customer", "field", "old_value", "new_value", "sender_address")
+    list_display = ("changed_at", "customer_name", "field", "old_value", "new_value", "sender_address")
     list_filter = (("customer", AutocompleteSelectFilter), "field")
     search_fields = ("customer__code", "customer__name", "old_value", "new_value")
     date_hierarchy = "changed_at"
@@ -108,7 +114,7 @@ class ServerChangeAdmin(PerCustomerAdmin):
 @admin.register(ImUser)
 class ImUserAdmin(ExportAdminMixin, PerCustomerAdmin):
     resource_classes = [ImUserResource]
-    list_display = ("nickname", "uuid", "customer", *ImUser.FIGURES, "last_reported_at")
+    list_display = ("nickname", "uuid", "customer_name", *ImUser.FIGURES, "last_reported_at")
     list_display_links = ("nickname", "uuid")
     search_fields = ("customer__code", "customer__name", "nickname", "uuid")
     date_hierarchy = "last_reported_at"
@@ -120,7 +126,7 @@ class ImGroupAdmin(ExportAdminMixin, PerCustomerAdmin):
     list_display = (
         "name",
         "gid",
-        "customer",
+        "customer_name",
         "creatername",
         "ucount",
         "msgcount",

@@ -81,7 +81,7 @@ class AuditTrailAdmin(SimpleHistoryAdmin, ModelAdmin):
     def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
         # As the library's, newest first, each record against the one before it, but with ``audit_delta``.
         records = list(historical_records)
-        for newer, older in zip(records, [*records[1:], None], strict=True):
+        for newer, older in zip(records, [*records[1:], None][: len(records)], strict=True):
             newer.history_change_reason = newer.history_change_reason or ""  # not "None" in its column
             delta = audit_delta(newer, older) if older is not None else None
             if delta is not None:

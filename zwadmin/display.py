@@ -38,3 +38,9 @@ def relative_time(moment: datetime.datetime | None, now: datetime.datetime | Non
         return ngettext("%(count)d hour ago", "%(count)d hours ago", count) % {"count": count}
     count = seconds // DAY
     return ngettext("%(count)d day ago", "%(count)d days ago", count) % {"count": count}
+
+
+def ungrouped(contents: str) -> str:
+    """A number that is a name, not a quantity (a port), as written: 10003, never 10,003 (the theme's
+    ``readonly_preprocess_fields`` hook, on the value as the page would show it)."""
+    return contents.replace(",", "")
