@@ -107,19 +107,17 @@ class RemovalForm(forms.Form):
     """The removal confirmation: an optional reason, and the number of customers typed when there are many."""
 
     reason = reason_field()
-    typed_count = forms.IntegerField(label=_("number of customers to remove"), required=False, min_value=0)
+    typed_count = forms.CharField(label=_("number of customers to remove"), required=False, max_length=12)
 
     def __init__(self, *args, count: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.count = count
         if count <= TYPED_CONFIRMATION_ABOVE:
             del self.fields["typed_count"]
-        else:
-            self.fields["typed_count"].required = True
 
     def clean_typed_count(self):
-        typed = self.cleaned_data.get("typed_count")
-        if typed != self.count:
+        typed = self.cleaned_data.get("typed_count", "").strip()
+        if typed != str(self.count):
             raise ValidationError(
                 _("Type %(count)d, the number of customers you are removing, to confirm."),
                 code="count",

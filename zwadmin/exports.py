@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from import_export.admin import ExportActionMixin
 from import_export.formats import base_formats
 from import_export.resources import ModelResource
+from import_export.widgets import NumberWidget
 from unfold.contrib.import_export.forms import SelectableFieldsExportForm
 
 # A cell starting with one of these is a formula to a spreadsheet; the text comes from customers' servers.
@@ -98,6 +99,10 @@ class ConsoleResource(ModelResource):
     def field_from_django_field(cls, field_name, django_field, readonly):
         field = super().field_from_django_field(field_name, django_field, readonly)
         field.column_name = capfirst(django_field.verbose_name)  # lazy: translated when the file is written
+        if isinstance(field.widget, NumberWidget):
+            # Numbers as numbers (10003, 622111), not as the console shows them (10,003): a spreadsheet must
+            # read them, and a port is no quantity.
+            field.widget.coerce_to_string = False
         return field
 
 
