@@ -12,7 +12,7 @@ import decimal
 
 from django.core.exceptions import PermissionDenied
 from django.utils import formats, timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import HistoricalChanges, ModelChange, ModelDelta
 from simple_history.template_utils import HistoricalRecordContextHelper
@@ -22,8 +22,11 @@ EMPTY = "—"
 REMOVAL_FIELD = "removed_at"  # a soft removal sets it, a restore clears it
 
 # What a record is called in the history's event column ("+", "~", "-" are the library's history types).
-ADDED, CHANGED, DELETED = _("added"), _("changed"), _("deleted")
-REMOVED, RESTORED = _("removed"), _("restored")
+ADDED = pgettext_lazy("history event", "added")
+CHANGED = pgettext_lazy("history event", "changed")
+DELETED = pgettext_lazy("history event", "deleted")
+REMOVED = pgettext_lazy("history event", "removed")
+RESTORED = pgettext_lazy("history event", "restored")
 
 
 def audit_delta(new: HistoricalChanges, old: HistoricalChanges) -> ModelDelta:

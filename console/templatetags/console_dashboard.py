@@ -140,7 +140,7 @@ def fleet_dashboard(context):
         ),
     ]
     days = figures.reports_per_day
-    trouble = dashboard.trouble()
+    trouble = dashboard.trouble(limit=dashboard.TROUBLE_ROWS)
     chart = daily_chart(
         kind="bar",
         values=[(point.day, point.value) for point in days if point.value],

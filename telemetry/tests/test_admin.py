@@ -268,7 +268,9 @@ def test_customer_page_status_header_shows_licence_reporting_and_key(admin_clien
     content = customer_page(admin_client, jiangsu)
 
     header = content[content.index('class="zw-status"') :]
-    assert header.index("zw-status-licence") < header.index("zw-status-reporting") < header.index("zw-status-ingest-key")
+    assert (
+        header.index("zw-status-licence") < header.index("zw-status-reporting") < header.index("zw-status-ingest-key")
+    )
     assert "expired on 2016-09-21" in header
     assert "last report 2024-05-01 09:30" in header
     assert "178 users reported" in header
@@ -280,7 +282,7 @@ def test_customer_page_status_header_shows_licence_reporting_and_key(admin_clien
 def test_customer_page_flags_each_reported_value_that_differs_from_the_registry(admin_client, telemetry, jiangsu):
     content = customer_page(admin_client, jiangsu)
 
-    assert 'zw-status-mismatch-mac zw-tone-danger' in content
+    assert "zw-status-mismatch-mac zw-tone-danger" in content
     assert "registry: 56:E8:F6:23:EF; reported: 56:E8:F6:23:00" in content
     assert "registry: 2016-09-21; reported: 2017-01-01" in content
 
