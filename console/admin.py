@@ -319,15 +319,22 @@ class CustomerConsoleAdmin(CustomerTelemetryAdminMixin, CustomerAdmin):
 
     @admin.display(description=_("IM users and groups"))
     def users_and_groups(self, customer: Customer):
+        """Links to the customer's users (with the count its server last reported) and groups, as icons."""
         status = getattr(customer, "server_status", None)
         count = status.count if status else 0
         users = ngettext("%(count)s user", "%(count)s users", count) % {"count": display_value(count)}
         return format_html(
-            '<a class="zw-nowrap" href="{}">{}</a> · <a class="zw-nowrap" href="{}">{}</a>',
+            '<a class="zw-nowrap zw-icon-link" href="{}" title="{}" aria-label="{}">'
+            '<span class="material-symbols-outlined" aria-hidden="true">person</span>{}</a> '
+            '<a class="zw-icon-link" href="{}" title="{}" aria-label="{}">'
+            '<span class="material-symbols-outlined" aria-hidden="true">groups</span></a>',
             changelist_url(ImUser, customer),
             users,
+            users,
+            display_value(count),
             changelist_url(ImGroup, customer),
-            _("groups"),
+            _("IM groups"),
+            _("IM groups"),
         )
 
     def removal_impact(self, customers):

@@ -153,7 +153,9 @@ class CustomerAdmin(ExportAdminMixin, AuditTrailAdmin):
         (
             _("Endpoints"),
             {
-                "description": _("The public addresses IM clients connect to, as returned by /api/customer/info."),
+                "description": _(
+                    "The public addresses IM clients connect to, as returned by <code>/api/customer/info</code>."
+                ),
                 "fields": (("tcphost", "tcpport"), ("webhost", "webport"), ("filehost", "fileport")),
             },
         ),

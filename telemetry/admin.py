@@ -114,10 +114,25 @@ class ServerChangeAdmin(PerCustomerAdmin):
 @admin.register(ImUser)
 class ImUserAdmin(ExportAdminMixin, PerCustomerAdmin):
     resource_classes = [ImUserResource]
-    list_display = ("nickname", "uuid", "customer_name", *ImUser.FIGURES, "last_reported_at")
+    list_display = (
+        "nickname",
+        "uuid",
+        "customer_name",
+        "onlinetime",
+        "andtimes",
+        "pctimes",
+        "ios_times",
+        "fmsgs",
+        "tmsgs",
+        "last_reported_at",
+    )
     list_display_links = ("nickname", "uuid")
     search_fields = ("customer__code", "customer__name", "nickname", "uuid")
     date_hierarchy = "last_reported_at"
+
+    @admin.display(description=_("iOS online time"), ordering="iostimes")
+    def ios_times(self, user: ImUser):
+        return display_value(user.iostimes)  # a header of its own: the admin would write the field's "IOS …"
 
 
 @admin.register(ImGroup)

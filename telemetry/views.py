@@ -203,7 +203,7 @@ class ImUserListView(PerCustomerListView):
     # The browsable page's title and text (Django REST framework shows the class name and docstring otherwise).
     name = gettext_lazy("IM users")
     description = gettext_lazy(
-        "The IM users of one customer (code=) and their usage figures, as its server last reported them."
+        "The IM users of one customer and their usage figures, as its server last reported them."
     )
 
     queryset = ImUser.objects.all()
@@ -219,9 +219,7 @@ class ImGroupListView(PerCustomerListView):
     """``GET /group/list?code=``: the IM groups of one customer and their figures."""
 
     name = gettext_lazy("IM groups")
-    description = gettext_lazy(
-        "The IM groups of one customer (code=) and their figures, as its server last reported them."
-    )
+    description = gettext_lazy("The IM groups of one customer and their figures, as its server last reported them.")
 
     queryset = ImGroup.objects.all()
     serializer_class = ImGroupSerializer

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from customers.models import Customer
 from console.roles import SUPPORT
+from customers.models import Customer
 from customers.services import customer_remove
 from telemetry.models import ServerStatus
 

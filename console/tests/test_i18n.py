@@ -94,9 +94,9 @@ ADD_FORM_TEXTS = [
         "4 to 12 digits, e.g. 0513001. IM clients know only this.",
         "4 到 12 位数字，例如 0513001。IM 客户端只知道客户号。",
     ),
-    ("Public IP or host name of the TCP_Server.", "TCP_Server 的外网映射 IP 或主机名。"),
+    ("Public IP or host name of the TCP_Server.", "TCP 服务器的外网映射 IP 或主机名。"),
     ("Our engineer responsible for this customer.", "我方负责该客户的服务人员。"),
-    ("as returned by /api/customer/info.", "即 /api/customer/info 返回的内容。"),
+    ("as returned by <code>/api/customer/info</code>.", "即 <code>/api/customer/info</code> 返回的内容。"),
     # fieldset titles
     ("Identity\n", "基本信息\n"),
     ("Endpoints\n", "服务地址\n"),
