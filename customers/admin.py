@@ -24,6 +24,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from unfold.contrib.filters.admin import RangeDateFilter
+from unfold.widgets import UnfoldAdminTextInputWidget
 
 from zwadmin.audit import AuditTrailAdmin
 from zwadmin.display import ungrouped
@@ -84,12 +85,13 @@ class LicenceStateFilter(admin.SimpleListFilter):
         return queryset
 
 
-def reason_field() -> forms.CharField:
+def reason_field(label=None) -> forms.CharField:
     return forms.CharField(
-        label=_("reason for the change"),
+        label=label or _("reason for the change"),
         required=False,
         max_length=REASON_MAX_LENGTH,
         help_text=_("Optional; kept in the customer's history."),
+        widget=UnfoldAdminTextInputWidget,
     )
 
 
@@ -106,14 +108,20 @@ class CustomerForm(forms.ModelForm):
 class RemovalForm(forms.Form):
     """The removal confirmation: an optional reason, and the number of customers typed when there are many."""
 
-    reason = reason_field()
-    typed_count = forms.CharField(label=_("number of customers to remove"), required=False, max_length=12)
+    reason = reason_field(_("reason for the removal"))
+    typed_count = forms.CharField(
+        label=_("number of customers to remove"), required=False, max_length=12, widget=UnfoldAdminTextInputWidget
+    )
 
     def __init__(self, *args, count: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.count = count
         if count <= TYPED_CONFIRMATION_ABOVE:
             del self.fields["typed_count"]
+        else:
+            self.fields["typed_count"].help_text = _(
+                "You are removing more than %(limit)d customers at once: type %(count)d to confirm."
+            ) % {"limit": TYPED_CONFIRMATION_ABOVE, "count": count}
 
     def clean_typed_count(self):
         typed = self.cleaned_data.get("typed_count", "").strip()

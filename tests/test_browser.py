@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from console.roles import OPERATIONS, SUPPORT, roles_sync
 from customers.models import Customer
-from customers.services import customer_create
+from customers.services import customer_create, customer_remove, customer_restore, customer_update
 from telemetry.models import ImGroup, ImUser, ServerStatus, UnregisteredServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.once]
@@ -188,7 +188,12 @@ def fleet():
 def demo(db):
     """The demo data of `make run`: customers in every state, 90 days of reports, users, groups."""
     call_command("load_demo", verbosity=0)
-    return {customer.code: customer for customer in Customer.objects.all()}
+    customers = {customer.code: customer for customer in Customer.objects.all()}
+    edited = customers["0250017"]  # a history to show: an edit with its reason, a removal and its restore
+    customer_update(customer=edited, data={"contact": "王海峰", "ctel": "13905181234"}, reason="客户更换了联系人")
+    customer_remove(customer=edited, reason="误删")
+    customer_restore(customer=edited, reason="误删后恢复")
+    return customers
 
 
 def lookup(live_server, code: str) -> tuple[int, dict]:
@@ -434,6 +439,7 @@ def test_a_bulk_removal_of_more_than_five_needs_the_number_typed(console, people
     page.press("#searchbar", "Enter")
     page.wait_for_selector(".zw-removed-matches")
     page.click(".zw-removed-matches a")
+    page.wait_for_selector("#result_list tbody tr")
     assert page.locator("#result_list tbody tr").count() == 1
     assert page.problems == []
 

@@ -167,7 +167,7 @@ def fleet_dashboard(context):
         "search_url": changelist,
         "trouble": {
             "headers": [_("problem"), _("customer"), _("details"), _("last report")],
-            "rows": [trouble_row(row, request) for row in trouble],
+            "rows": [trouble_row(row, request, silent_hint) for row in trouble],
         },
         "trouble_count": figures.in_trouble + figures.unregistered_servers,
         "trouble_unlisted": figures.in_trouble - shown_customers,
@@ -184,7 +184,7 @@ PROBLEMS = {
 }
 
 
-def _details(row: Trouble) -> list[str]:
+def _details(row: Trouble, silent_hint: str) -> list[str]:
     """What the operator needs to act: the dates and values behind each problem."""
     customer, details = row.customer, []
     status = getattr(customer, "server_status", None) if customer else None
@@ -204,10 +204,14 @@ def _details(row: Trouble) -> list[str]:
                 )
         elif problem == Problem.UNREGISTERED:
             details.append(_("reports without being in the registry"))
+        elif problem == Problem.SILENT:
+            details.append(silent_hint)
+        elif problem == Problem.NEVER_REPORTED:
+            details.append(_("its server has not reported yet"))
     return details
 
 
-def trouble_row(row: Trouble, request) -> list:
+def trouble_row(row: Trouble, request, silent_hint: str) -> list:
     badges = format_html_join(
         " ",
         '<span class="zw-badge zw-tone-{}">{}</span>',
@@ -231,4 +235,4 @@ def trouble_row(row: Trouble, request) -> list:
         else "—"
     )
     separator = str(pgettext("list separator", "; "))
-    return [badges, link, separator.join(str(detail) for detail in _details(row)) or "—", reported]
+    return [badges, link, separator.join(str(detail) for detail in _details(row, silent_hint)) or "—", reported]
