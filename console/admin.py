@@ -39,7 +39,7 @@ from zwadmin.charts import Labels, daily_chart
 from zwadmin.display import display_value, relative_time
 
 from . import accounts  # noqa: F401 - registers the staff, role, token and login-record pages
-from .dashboard import customer_daily_figures
+from .dashboard import customer_daily_figures, trouble_condition
 from .status import customer_status
 
 
@@ -75,6 +75,19 @@ class MismatchFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         condition = MISMATCH_CONDITIONS.get(self.value())
         return queryset if condition is None else queryset.filter(condition)
+
+
+class AttentionFilter(admin.SimpleListFilter):
+    """Every customer the dashboard's 需要处理 table counts (``console.dashboard.trouble_condition``)."""
+
+    title = _("needs attention")
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("needs attention"))]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(trouble_condition(timezone.now())) if self.value() == "yes" else queryset
 
 
 class LastReportFilter(RangeDateFilter):
@@ -278,6 +291,7 @@ class CustomerConsoleAdmin(CustomerTelemetryAdminMixin, CustomerAdmin):
     )
     list_filter = (
         RegistryStateFilter,
+        AttentionFilter,
         LicenceStateFilter,
         ReportingStateFilter,
         MismatchFilter,

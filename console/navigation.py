@@ -20,7 +20,7 @@ from telemetry.states import Mismatch, ReportingState
 CUSTOMERS = "admin:customers_customer_changelist"
 
 # Which list parameters a filtered link stands for: the plain list is active when none of them is set.
-FILTERED_BY = ("registry", "reporting", "mismatch", "licence", "registered")
+FILTERED_BY = ("registry", "attention", "reporting", "mismatch", "licence", "registered")
 
 
 def console_stylesheet(request: HttpRequest) -> str:
@@ -92,6 +92,13 @@ def sidebar(request: HttpRequest) -> list[dict]:
                     "active": lambda request: request.path == reverse("admin:index"),
                     "permission": _can("customers.view_customer"),
                 },
+                _item(
+                    _("Needs attention"),
+                    "notification_important",
+                    CUSTOMERS,
+                    "customers.view_customer",
+                    attention="yes",
+                ),
                 _item(
                     _("Silent servers"),
                     "signal_disconnected",

@@ -389,7 +389,9 @@ class CustomerAdmin(ExportAdminMixin, AuditTrailAdmin):
         customer = self.get_object(request, unquote(object_id))
         if customer is None:
             raise Http404
-        services.customer_restore(customer=customer, by=request.user, reason=request.POST.get("reason", "")[:100])
+        services.customer_restore(
+            customer=customer, by=request.user, reason=request.POST.get("reason", "")[:REASON_MAX_LENGTH]
+        )
         self.message_user(
             request,
             _("Restored %(customer)s: its IM clients find their servers again.") % {"customer": customer},

@@ -301,6 +301,27 @@ def test_every_page_fits_speaks_one_language_and_keeps_to_the_policy(console, pe
     assert problems == [], "\n".join(map(str, problems))
 
 
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_login_page_speaks_the_browsers_language(browser, live_server, language):
+    context = browser.new_context(
+        base_url=live_server.url,
+        locale=LANGUAGES[language],
+        viewport=DESKTOP,
+        extra_http_headers={"Accept-Language": LANGUAGES[language]},
+    )
+    page = context.new_page()
+    page.goto("/admin/login/?next=/admin/")
+
+    assert page.locator("#id_username").is_visible()
+    if language == "zh":
+        assert english_words(page, ALLOWED) == set()
+        assert "欢迎回到" in page.inner_text("body")
+    screenshot(page, f"login-{language}-1440.png")
+    page.set_viewport_size(PHONE)
+    screenshot(page, f"login-{language}-390.png")
+    context.close()
+
+
 def test_the_dashboard_names_trouble_links_each_row_and_searches(console, people, demo):
     page = console(people["operations"])
 

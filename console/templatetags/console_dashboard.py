@@ -170,6 +170,7 @@ def fleet_dashboard(context):
             "rows": [trouble_row(row, request, silent_hint) for row in trouble],
         },
         "trouble_count": figures.in_trouble + figures.unregistered_servers,
+        "trouble_url": customers(attention="yes"),
         "trouble_unlisted": figures.in_trouble - shown_customers,
     }
 

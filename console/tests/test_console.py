@@ -29,7 +29,7 @@ def test_the_sidebar_groups_pages_by_task_with_security_last(admin_client):
     groups = visible_sidebar(admin_client.get(INDEX))
 
     assert [title for title, _ in groups] == ["Customers", "Monitoring", "Reported data", "Accounts and security"]
-    assert groups[1][1][:2] == ["Fleet overview", "Silent servers"]
+    assert groups[1][1][:3] == ["Fleet overview", "Needs attention", "Silent servers"]
     assert "Staff members" in groups[-1][1]
 
 

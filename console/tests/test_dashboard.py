@@ -159,7 +159,10 @@ def test_the_trouble_table_says_what_it_leaves_out(admin_client, fleet, monkeypa
     response = admin_client.get(INDEX)
 
     assert len(response.context["trouble"]["rows"]) == 2
-    assert "1 more customer in trouble is not listed" in response.content.decode()
+    html = response.content.decode()
+    assert "1 more customer in trouble is not listed here." in html
+    every = admin_client.get(response.context["trouble_url"])
+    assert sorted(c.code for c in every.context["cl"].result_list) == ["0513002", "0513003", "0513004"]
 
 
 def test_the_dashboard_search_finds_customers_by_code_name_mac_host_or_contact(admin_client, fleet):
