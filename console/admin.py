@@ -1,28 +1,32 @@
 """The customer as the console shows it: the registry (``customers.admin.CustomerAdmin``) and, beside it,
 what the customer's server reports (``telemetry``): the reporting state and mismatch columns and filters,
-and on the customer's page the latest report, charts, its users, groups and server changes.
+and on the customer's page a status header (licence, reporting, every mismatch, ingest key) and tabs: 概况 (the
+registry's fields and the 90-day charts), 服务器上报, 用户, 群组, 变更 (the server's name/MAC/IP changes), 历史.
 
-The registry app sits below telemetry and cannot import it, so the composition is registered here.
+The registry app sits below telemetry and cannot import it, so the composition is registered here. The staff
+pages (``console.accounts``) are registered here too.
 """
 
+import datetime
+
 from django.contrib import admin
-from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.db.models import F, Window
+from django.db.models.functions import Lag
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
-from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
-from rangefilter.filters import DateRangeFilterBuilder
+from unfold.contrib.filters.admin import RangeDateFilter
+from unfold.datasets import BaseDataset
 
 from customers.admin import CustomerAdmin, LicenceStateFilter, RegistryStateFilter
 from customers.models import Customer
-from telemetry.admin import CUSTOMER_LOOKUP, display_value, flagged
-from telemetry.models import ImGroup, ImUser, ServerChange, ServerReport, ServerStatus
+from telemetry.admin import CUSTOMER_LOOKUP, ReadOnlyAdmin
+from telemetry.models import ImGroup, ImUser, ServerChange, ServerReport
 from telemetry.states import (
     MISMATCH_CONDITIONS,
-    MISMATCH_TONE,
     REPORTED_LAST_DAY,
     Mismatch,
     ReportingState,
@@ -30,9 +34,13 @@ from telemetry.states import (
     reporting_state,
     silent_after,
 )
+from zwadmin.audit import REMOVAL_FIELD, audit_event
 from zwadmin.charts import Labels, daily_chart
+from zwadmin.display import display_value, relative_time
 
-from .dashboard import customer_daily_figures
+from . import accounts  # noqa: F401 - registers the staff, role, token and login-record pages
+from .dashboard import customer_daily_figures, trouble_condition
+from .status import customer_status
 
 
 class ReportingStateFilter(admin.SimpleListFilter):
@@ -69,89 +77,152 @@ class MismatchFilter(admin.SimpleListFilter):
         return queryset if condition is None else queryset.filter(condition)
 
 
-def _changelist_link(model, customer: Customer, text):
+class AttentionFilter(admin.SimpleListFilter):
+    """Every customer the dashboard's 需要处理 table counts (``console.dashboard.trouble_condition``)."""
+
+    title = _("needs attention")
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("needs attention"))]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(trouble_condition(timezone.now())) if self.value() == "yes" else queryset
+
+
+class LastReportFilter(RangeDateFilter):
+    """The latest report's day, from and to both included (a date-time range would end at the "to" day's 00:00)."""
+
+    def queryset(self, request, queryset):
+        to = self.used_parameters.get(f"{self.parameter_name}_to")
+        if to:
+            self.used_parameters.pop(f"{self.parameter_name}_to")
+        queryset = super().queryset(request, queryset)
+        if queryset is None or not to:
+            return queryset
+        try:
+            day = datetime.date.fromisoformat(to)
+        except ValueError:
+            return queryset
+        next_day = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min)
+        self.used_parameters[f"{self.parameter_name}_to"] = to
+        return queryset.filter(**{f"{self.parameter_name}__lt": timezone.make_aware(next_day)})
+
+
+def changelist_url(model, customer: Customer) -> str:
     url = reverse(f"admin:telemetry_{model._meta.model_name}_changelist")
-    return format_html('<a href="{}?{}">{}</a>', url, urlencode({CUSTOMER_LOOKUP: customer.pk}), text)
+    return f"{url}?{urlencode({CUSTOMER_LOOKUP: customer.pk})}"
+
+
+# The customer page's tabs: each a read-only list of the customer's rows (django-unfold's datasets).
+
+
+class CustomerRowsAdmin(ReadOnlyAdmin):
+    """One tab of the customer's page: the rows of one customer, newest first, no customer column."""
+
+    list_per_page = 20
+    actions = None
+
+    def get_queryset(self, request):
+        customer = (getattr(self, "extra_context", None) or {}).get("object")
+        return super().get_queryset(request).filter(customer_id=customer)
+
+
+class CustomerReportsAdmin(CustomerRowsAdmin):
+    list_display = ("reported_at", "name", "mac", "ip", "timeout", "count", "updatetimes", "sender_address")
+    ordering = ("-reported_at",)
+
+
+class CustomerUsersAdmin(CustomerRowsAdmin):
+    list_display = ("nickname", "uuid", "fmsgs", "tmsgs", "onlinetime", "last_reported_at")
+    search_fields = ("nickname", "uuid")
+    ordering = ("nickname",)
+
+
+class CustomerGroupsAdmin(CustomerRowsAdmin):
+    list_display = ("name", "gid", "creatername", "ucount", "msgcount", "last_reported_at")
+    search_fields = ("name", "gid", "creatername")
+    ordering = ("name",)
+
+
+class CustomerChangesAdmin(CustomerRowsAdmin):
+    list_display = ("changed_at", "field", "old_value", "new_value", "sender_address")
+    ordering = ("-changed_at", "-id")
+
+
+class CustomerHistoryAdmin(CustomerRowsAdmin):
+    """The customer's audit trail: each save named (added, changed, removed, restored), who, when, why."""
+
+    list_display = ("history_date", "event", "history_user", "history_change_reason")
+    list_display_links = None  # the full history page shows each change, old → new
+    ordering = ("-history_date", "-history_id")
+
+    def get_queryset(self, request):
+        customer = (getattr(self, "extra_context", None) or {}).get("object")
+        previous = Window(Lag(REMOVAL_FIELD), partition_by=[F("id")], order_by=[F("history_date"), F("history_id")])
+        return self.model.objects.filter(id=customer).select_related("history_user").annotate(previous_removal=previous)
+
+    @admin.display(description=_("event"))
+    def event(self, record):
+        return audit_event(record, record.previous_removal)
+
+
+def customer_tab(model_admin, model, title, permission):
+    """A tab of the customer's page listing ``model_admin``'s rows, for staff holding ``permission``."""
+    return type(
+        f"{model.__name__}Tab",
+        (BaseDataset,),
+        {"model": model, "model_admin": model_admin, "tab": True, "title": title, "permission": permission},
+    )
+
+
+CUSTOMER_TABS = [
+    customer_tab(CustomerReportsAdmin, ServerReport, _("Server reports"), "telemetry.view_serverreport"),
+    customer_tab(CustomerUsersAdmin, ImUser, pgettext_lazy("tab", "Users"), "telemetry.view_imuser"),
+    customer_tab(CustomerGroupsAdmin, ImGroup, pgettext_lazy("tab", "Groups"), "telemetry.view_imgroup"),
+    customer_tab(CustomerChangesAdmin, ServerChange, pgettext_lazy("tab", "Changes"), "telemetry.view_serverchange"),
+    customer_tab(
+        CustomerHistoryAdmin, Customer.history.model, pgettext_lazy("tab", "History"), "customers.view_customer"
+    ),
+]
 
 
 class CustomerTelemetryAdminMixin:
-    """For the customer's admin: its change page shows what the customer's server last reported and links
-    to the customer's users, groups and report history, each for operators allowed to view them.
+    """For the customer's admin: the status header, the tabs of what its server reported (each for operators
+    allowed to view it), and in the first tab the 90-day charts.
 
-    Read-only fields rather than a ServerStatus inline: an inline's formset would have to be
-    posted back with every save of the customer form, though there is nothing in it to save.
+    Read-only fields and datasets rather than inlines: an inline's formset would have to be posted back with
+    every save of the customer form, though there is nothing in it to save.
     """
 
-    telemetry_fields = {
-        "telemetry_status": "telemetry.view_serverstatus",
-        "telemetry_users": "telemetry.view_imuser",
-        "telemetry_groups": "telemetry.view_imgroup",
-        "telemetry_reports": "telemetry.view_serverreport",
-        "telemetry_activity": "telemetry.view_serverreport",
-        "telemetry_changes": "telemetry.view_serverchange",
-    }
+    change_form_outer_before_template = "console/customer_status.html"
 
-    def _telemetry_fields(self, request, obj) -> tuple[str, ...]:
-        if obj is None:  # the add page: nothing reported yet
-            return ()
-        return tuple(name for name, perm in self.telemetry_fields.items() if request.user.has_perm(perm))
+    def get_changeform_datasets(self, request):
+        if "/change/" not in request.path:  # the add page: nothing reported yet
+            return []
+        return [tab for tab in CUSTOMER_TABS if request.user.has_perm(tab.permission)]
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        fields = self._telemetry_fields(request, obj)
-        return [*fieldsets, (_("Telemetry"), {"fields": fields})] if fields else fieldsets
+        if obj is None or not request.user.has_perm("telemetry.view_serverreport"):
+            return fieldsets
+        return [*fieldsets, (_("Last 90 days"), {"fields": ("telemetry_activity",)})]
 
     def get_readonly_fields(self, request, obj=None):
-        return (*super().get_readonly_fields(request, obj), *self._telemetry_fields(request, obj))
+        extra = ("telemetry_activity",) if obj is not None else ()
+        return (*super().get_readonly_fields(request, obj), *extra)
 
-    @admin.display(description=_("latest report"))
-    def telemetry_status(self, customer: Customer):
-        status = ServerStatus.objects.filter(customer=customer).first()
-        if status is None:
-            return _("Its server has not reported yet.")
-        status.customer = customer  # compare with the registry row on this page
-        label = {field.name: capfirst(field.verbose_name) for field in ServerStatus._meta.fields}
-        rows = [
-            (label["name"], display_value(status.name)),
-            (label["mac"], flagged(status.mac, status.mac_mismatch, customer.mac)),
-            (label["ip"], display_value(status.ip)),
-            (
-                label["timeout"],
-                flagged(display_value(status.timeout), status.timeout_mismatch, display_value(customer.timeout)),
-            ),
-            (label["count"], display_value(status.count)),
-            (label["updatetimes"], display_value(status.updatetimes)),
-            (label["reported_at"], display_value(status.reported_at)),
-            (label["sender_address"], display_value(status.sender_address)),
-            (label["first_reported_at"], display_value(status.first_reported_at)),
-            (label["reports"], display_value(status.reports)),
-        ]
-        return format_html(
-            '<table class="telemetry-status"><tbody>{}</tbody></table>',
-            format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
-        )
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["status"] = customer_status(customer=obj, user=request.user)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
-    @admin.display(description=_("IM users"))
-    def telemetry_users(self, customer: Customer):
-        count = customer.im_users.count()
-        text = ngettext("%(count)d user", "%(count)d users", count) % {"count": count}
-        return _changelist_link(ImUser, customer, text)
-
-    @admin.display(description=_("IM groups"))
-    def telemetry_groups(self, customer: Customer):
-        count = customer.im_groups.count()
-        text = ngettext("%(count)d group", "%(count)d groups", count) % {"count": count}
-        return _changelist_link(ImGroup, customer, text)
-
-    @admin.display(description=_("server reports"))
-    def telemetry_reports(self, customer: Customer):
-        return _changelist_link(ServerReport, customer, _("report history"))
-
-    @admin.display(description=_("last 90 days"))
+    @admin.display(description=_("charts"))
     def telemetry_activity(self, customer: Customer):
+        today = timezone.localdate()
         first_day, last_day, days = customer_daily_figures(customer=customer, days=90)
         empty = _("No reports in the last 90 days")
-        summary = _("latest (%(day)s): %(latest)s · highest: %(highest)s")
+        highest = _("highest of %(day)s: %(latest)s · highest in 90 days: %(highest)s")
         charts = [
             daily_chart(
                 kind="line",
@@ -164,9 +235,10 @@ class CustomerTelemetryAdminMixin:
                     y_axis=pgettext_lazy("number of", "users"),
                     tooltip=_("%(day)s: %(value)s users"),
                     empty=empty,
-                    summary=summary,
+                    summary=highest,
                 ),
                 chart_id="customer-users",
+                partial_day=today,
             ),
             daily_chart(
                 kind="line",
@@ -179,9 +251,10 @@ class CustomerTelemetryAdminMixin:
                     y_axis=_("updates"),
                     tooltip=_("%(day)s: %(value)s address-book updates"),
                     empty=empty,
-                    summary=summary,
+                    summary=highest,
                 ),
                 chart_id="customer-updates",
+                partial_day=today,
             ),
             daily_chart(
                 kind="bar",
@@ -196,32 +269,13 @@ class CustomerTelemetryAdminMixin:
                     y_axis=_("messages"),
                     tooltip=_("%(day)s: %(value)s messages sent"),
                     empty=_("No user reports in the last 90 days"),
-                    summary=summary,
+                    summary=_("total as of %(day)s: %(latest)s · highest: %(highest)s"),
                 ),
                 chart_id="customer-messages",
+                partial_day=today,
             ),
         ]
         return format_html_join("", '<div class="zw-chart-box">{}</div>', ((chart,) for chart in charts))
-
-    @admin.display(description=_("server changes"))
-    def telemetry_changes(self, customer: Customer):
-        changes = list(customer.server_changes.all()[:10])
-        if not changes:
-            return _("Its server has always reported the same name, MAC and IP.")
-        rows = [
-            (
-                display_value(change.changed_at),
-                change.get_field_display(),
-                change.old_value or "—",
-                change.new_value or "—",
-            )
-            for change in changes
-        ]
-        return format_html(
-            '<table class="telemetry-status"><tbody>{}</tbody></table>{}',
-            format_html_join("", "<tr><td>{}</td><th>{}</th><td>{} → {}</td></tr>", rows),
-            _changelist_link(ServerChange, customer, _("all server changes")),
-        )
 
 
 @admin.register(Customer)
@@ -232,18 +286,17 @@ class CustomerConsoleAdmin(CustomerTelemetryAdminMixin, CustomerAdmin):
         "licence",
         "reporting",
         "endpoints",
-        "contact",
-        "ctel",
-        "service_engineer",
-        "registry_state",
+        "contact_with_phone",
+        "users_and_groups",
     )
     list_filter = (
         RegistryStateFilter,
+        AttentionFilter,
         LicenceStateFilter,
         ReportingStateFilter,
         MismatchFilter,
-        ("timeout", DateRangeFilterBuilder(title=_("licence expiry"))),
-        ("server_status__reported_at", DateRangeFilterBuilder(title=_("last report"))),
+        ("timeout", RangeDateFilter),
+        ("server_status__reported_at", LastReportFilter),
         "service_engineer",
     )
     list_select_related = ("server_status",)  # the reporting column, in the page's one query
@@ -253,22 +306,55 @@ class CustomerConsoleAdmin(CustomerTelemetryAdminMixin, CustomerAdmin):
         status = getattr(customer, "server_status", None)  # selected with the page (list_select_related)
         state = reporting_state(status.reported_at if status else None)
         if status is None:
-            return format_html('<span style="color:{}">● {}</span>', state.tone.colour, state.label)
-        exact = f"{timezone.localtime(status.reported_at):%Y-%m-%d %H:%M:%S}"
+            return format_html('<span class="zw-state zw-tone-{}">{}</span>', state.tone, state.label)
+        exact = display_value(status.reported_at)
         flags = [
-            (_("MAC differs from the registry"), status.mac_mismatch),
-            (_("licence expiry differs from the registry"), status.timeout_mismatch),
+            str(text)
+            for text, flag in (
+                (_("MAC differs from the registry"), status.mac_mismatch),
+                (_("licence expiry differs from the registry"), status.timeout_mismatch),
+            )
+            if flag
         ]
+        flag = (
+            format_html(' <span class="zw-flag zw-tone-danger" title="{}">⚠ {}</span>', "; ".join(flags), _("differs"))
+            if flags
+            else ""
+        )
         return format_html(
-            '<span style="color:{};font-weight:bold" title="{}">● {}</span><br><span title="{}">{}</span>{}',
-            state.tone.colour,
+            '<span class="zw-state zw-tone-{}" title="{}">{}</span> <span class="zw-quiet" title="{}">{}</span>{}',
+            state.tone,
             exact,
             state.label,
             exact,
-            naturaltime(status.reported_at),
-            format_html_join(
-                "",
-                '<br><span style="color:{}">⚠ {}</span>',
-                [(MISMATCH_TONE.colour, text) for text, flag in flags if flag],
-            ),
+            relative_time(status.reported_at),
+            flag,
         )
+
+    @admin.display(description=_("IM users and groups"))
+    def users_and_groups(self, customer: Customer):
+        """Links to the customer's users (with the count its server last reported) and groups, as icons."""
+        status = getattr(customer, "server_status", None)
+        count = status.count if status else 0
+        users = ngettext("%(count)s user", "%(count)s users", count) % {"count": display_value(count)}
+        return format_html(
+            '<a class="zw-nowrap zw-icon-link" href="{}" title="{}" aria-label="{}">'
+            '<span class="material-symbols-outlined" aria-hidden="true">person</span>{}</a> '
+            '<a class="zw-icon-link" href="{}" title="{}" aria-label="{}">'
+            '<span class="material-symbols-outlined" aria-hidden="true">groups</span></a>',
+            changelist_url(ImUser, customer),
+            users,
+            users,
+            display_value(count),
+            changelist_url(ImGroup, customer),
+            _("IM groups"),
+            _("IM groups"),
+        )
+
+    def removal_impact(self, customers):
+        pks = set(
+            Customer.objects.filter(pk__in=[customer.pk for customer in customers])
+            .filter(reporting_condition(REPORTED_LAST_DAY))
+            .values_list("pk", flat=True)
+        )
+        return {"reported_last_day": len(pks), "reporting_pks": pks}

@@ -10,22 +10,37 @@ figure is computed with a fixed number of aggregate queries, whatever the size o
 2. one sum of the messages sent by the active customers' users (their latest daily usage totals);
 3. one count of the unregistered codes;
 4. one query counting the reports of each of the last ``REPORTS_PER_DAY_DAYS`` days (the ``reported_at`` index).
+
+The 需要处理 table (``trouble``) names the customers behind the problem figures, most urgent first, in two more
+queries: the first ``TROUBLE_ROWS`` customers in trouble, and as many unregistered servers.
 """
 
 import datetime
 from dataclasses import dataclass
+from enum import IntEnum
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Case, Count, F, IntegerField, Max, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from customers.licence import LicenceState, licence_condition
+from customers.licence import LicenceState, licence_condition, licence_state
 from customers.models import Customer
 from telemetry.models import ServerReport, UnregisteredServer, UsageDay
-from telemetry.states import MISMATCH_CONDITIONS, REPORTED_LAST_DAY, Mismatch, ReportingState, reporting_condition
+from telemetry.states import (
+    MISMATCH_CONDITIONS,
+    REPORTED_LAST_DAY,
+    Mismatch,
+    ReportingState,
+    differs,
+    reporting_condition,
+    reporting_state,
+)
 
 REPORTS_PER_DAY_DAYS = 30
+# The 需要处理 table's length on the front page; the customer list filtered by 需要处理 (?attention=yes) names
+# every one, and the figures above the table link to each kind.
+TROUBLE_ROWS = 20
 
 
 def unregistered_servers():
@@ -51,6 +66,7 @@ class FleetFigures:
     licence_expired: int
     licence_expiring: int
     mismatch: int
+    in_trouble: int
     mac_mismatch: int
     timeout_mismatch: int
     unregistered_servers: int
@@ -77,6 +93,7 @@ def fleet_figures(*, now: datetime.datetime | None = None) -> FleetFigures:
         licence_expired=count(licence_condition(LicenceState.EXPIRED, today)),
         licence_expiring=count(licence_condition(LicenceState.EXPIRING, today)),
         mismatch=count(MISMATCH_CONDITIONS[Mismatch.ANY]),
+        in_trouble=count(trouble_condition(now)),
         mac_mismatch=count(MISMATCH_CONDITIONS[Mismatch.MAC]),
         timeout_mismatch=count(MISMATCH_CONDITIONS[Mismatch.TIMEOUT]),
         total_users=Sum("server_status__count", default=0),
@@ -159,3 +176,103 @@ def customer_daily_figures(
         .values_list("day", "users", "updates")
     )
     return first_day, today, [DailyFigures(*row) for row in rows]
+
+
+# The 需要处理 table: every kind of trouble the figures count, ranked most urgent first.
+
+
+class Problem(IntEnum):
+    """A kind of trouble, by urgency (lower first): a licence or report the registry contradicts, then a
+    server that stopped or a licence about to end, then a server that never started."""
+
+    EXPIRED = 1
+    MISMATCH = 2
+    UNREGISTERED = 3
+    SILENT = 4
+    EXPIRING = 5
+    NEVER_REPORTED = 6
+
+
+def trouble_condition(now: datetime.datetime) -> Q:
+    """Customers with any problem of ``Problem`` (unregistered servers are not customers)."""
+    today = timezone.localdate(now)
+    return (
+        licence_condition(LicenceState.EXPIRED, today)
+        | MISMATCH_CONDITIONS[Mismatch.ANY]
+        | reporting_condition(ReportingState.SILENT, now)
+        | licence_condition(LicenceState.EXPIRING, today)
+        | reporting_condition(ReportingState.NEVER, now)
+    )
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """One row of the table: a customer (or an unregistered server: ``customer`` None) and its problems."""
+
+    problems: list[Problem]
+    code: str
+    name: str
+    customer: Customer | None = None
+    server: UnregisteredServer | None = None
+    reported_at: datetime.datetime | None = None
+
+    @property
+    def urgency(self) -> Problem:
+        return min(self.problems)
+
+
+def _rank(condition: Q, problem: Problem) -> When:
+    return When(condition, then=Value(int(problem)))
+
+
+def trouble(*, now: datetime.datetime | None = None, limit: int = TROUBLE_ROWS) -> list[Trouble]:
+    """The customers in trouble and the unregistered servers, most urgent first, at most ``limit`` rows.
+
+    Two queries. SQL ranks and cuts the rows by the same conditions as the figures (``customers.licence``,
+    ``telemetry.states``); each row's problems are then told by the same rules in Python.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    ranks = [
+        (licence_condition(LicenceState.EXPIRED, today), Problem.EXPIRED),
+        (MISMATCH_CONDITIONS[Mismatch.ANY], Problem.MISMATCH),
+        (reporting_condition(ReportingState.SILENT, now), Problem.SILENT),
+        (licence_condition(LicenceState.EXPIRING, today), Problem.EXPIRING),
+        (reporting_condition(ReportingState.NEVER, now), Problem.NEVER_REPORTED),
+    ]
+    customers = (
+        Customer.objects.active()
+        .filter(trouble_condition(now))
+        .select_related("server_status")
+        .annotate(
+            urgency=Case(*[_rank(condition, problem) for condition, problem in ranks], output_field=IntegerField())
+        )
+        .order_by(
+            "urgency", F("server_status__reported_at").asc(nulls_last=True), F("timeout").asc(nulls_last=True), "code"
+        )
+    )[:limit]
+    rows = []
+    for customer in customers:
+        status = getattr(customer, "server_status", None)
+        reported_at = status.reported_at if status else None
+        licence = licence_state(customer.timeout, today)
+        problems = []
+        if licence == LicenceState.EXPIRED:
+            problems.append(Problem.EXPIRED)
+        if status and (differs(customer.mac, status.mac) or differs(customer.timeout, status.timeout)):
+            problems.append(Problem.MISMATCH)
+        state = reporting_state(reported_at, now)
+        if state == ReportingState.SILENT:
+            problems.append(Problem.SILENT)
+        if licence == LicenceState.EXPIRING:
+            problems.append(Problem.EXPIRING)
+        if state == ReportingState.NEVER:
+            problems.append(Problem.NEVER_REPORTED)
+        rows.append(Trouble(problems, customer.code, customer.name, customer=customer, reported_at=reported_at))
+    servers = unregistered_servers().order_by("-last_seen_at")[:limit]
+    rows += [
+        Trouble([Problem.UNREGISTERED], server.code, server.name, server=server, reported_at=server.last_seen_at)
+        for server in servers
+    ]
+    rows.sort(key=lambda row: row.urgency)  # stable: each query's own order stays within a rank
+    return rows[:limit]

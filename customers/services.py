@@ -5,7 +5,8 @@ one transaction and, once it has committed, refreshes the client lookup cache
 for every code the write touched. Every save leaves a record in the customer's
 audit trail (``Customer.history``); ``by`` names the user it is recorded under.
 Without ``by`` it is the user of the console request being served
-(``HistoryRequestMiddleware``), or nobody (commands).
+(``HistoryRequestMiddleware``), or nobody (commands). ``reason``, when the operator gave one,
+is recorded with it (``history_change_reason``).
 """
 
 import secrets
@@ -37,10 +38,11 @@ EDITABLE_FIELDS = (
 )
 
 
-def _record_by(customer: Customer, by: AbstractBaseUser | AnonymousUser | None) -> None:
-    """Name the user the audit trail records for the next save of ``customer``."""
+def _record_by(customer: Customer, by: AbstractBaseUser | AnonymousUser | None, reason: str = "") -> None:
+    """Name the user, and the reason if given, that the audit trail records for the next save of ``customer``."""
     if by is not None and by.is_authenticated:
         customer._history_user = by
+    customer._change_reason = reason.strip() or None
 
 
 def _refresh_lookup_after_commit(*codes: str) -> None:
@@ -75,7 +77,9 @@ def customer_create(*, code: str, name: str, by: AbstractBaseUser | None = None,
 
 
 @transaction.atomic
-def customer_update(*, customer: Customer, data: dict[str, Any], by: AbstractBaseUser | None = None) -> Customer:
+def customer_update(
+    *, customer: Customer, data: dict[str, Any], by: AbstractBaseUser | None = None, reason: str = ""
+) -> Customer:
     """Apply ``data`` (a subset of the editable fields) to ``customer`` and save it."""
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
@@ -84,7 +88,7 @@ def customer_update(*, customer: Customer, data: dict[str, Any], by: AbstractBas
     for field, value in data.items():
         setattr(customer, field, value)
     customer.full_clean()
-    _record_by(customer, by)
+    _record_by(customer, by, reason)
     if not data:  # a console "save" with nothing changed: no empty entry in the audit trail
         customer.skip_history_when_saving = True
     try:
@@ -96,22 +100,22 @@ def customer_update(*, customer: Customer, data: dict[str, Any], by: AbstractBas
 
 
 @transaction.atomic
-def customer_remove(*, customer: Customer, by: AbstractBaseUser | None = None) -> Customer:
+def customer_remove(*, customer: Customer, by: AbstractBaseUser | None = None, reason: str = "") -> Customer:
     """Take the customer out of the registry: lookups answer 404 and its reports are refused."""
     if customer.removed_at is None:
         customer.removed_at = timezone.now()
-        _record_by(customer, by)
+        _record_by(customer, by, reason)
         customer.save(update_fields=["removed_at", "updated_at"])
     _refresh_lookup_after_commit(customer.code)
     return customer
 
 
 @transaction.atomic
-def customer_restore(*, customer: Customer, by: AbstractBaseUser | None = None) -> Customer:
+def customer_restore(*, customer: Customer, by: AbstractBaseUser | None = None, reason: str = "") -> Customer:
     """Put a removed customer back in the registry, history intact."""
     if customer.removed_at is not None:
         customer.removed_at = None
-        _record_by(customer, by)
+        _record_by(customer, by, reason)
         customer.save(update_fields=["removed_at", "updated_at"])
     _refresh_lookup_after_commit(customer.code)
     return customer

@@ -3,6 +3,7 @@
 from http import HTTPStatus
 
 from django.db.models import F
+from django.utils.translation import gettext_lazy as _
 from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +19,10 @@ from .serializers import CustomerAddSerializer, CustomerRemoveSerializer, Custom
 
 class CustomerListView(generics.ListAPIView):
     """``GET /customer/list``: the registry and each server's latest status, paginated; removed customers are hidden."""
+
+    # The browsable page's title and text (Django REST framework shows the class name and docstring otherwise).
+    name = _("Customer registry")
+    description = _("The customers in the registry and each server's latest report; removed customers are not listed.")
 
     # ``server`` (the document's name for the service engineer) orders the list under its wire name.
     queryset = Customer.objects.active().select_related("server_status").annotate(server=F("service_engineer"))

@@ -3,24 +3,22 @@
 Read only: only the servers write telemetry (through the commit endpoints), so the
 console may view it but never add, change or delete it. The tables are big (every
 user of every customer), hence ``show_full_result_count = False`` and a customer
-filter that searches rather than lists thousands of customers.
+filter that searches rather than lists thousands of customers (the theme's autocomplete filter over the
+customer admin's search).
 """
 
-import datetime
-
-from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import ERROR_FLAG, PAGE_VAR
-from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import Exists, OuterRef
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
+from unfold.contrib.filters.admin import AutocompleteSelectFilter
 
 from customers.models import Customer
+from zwadmin.display import display_value
 from zwadmin.exports import ExportAdminMixin
 
 from .models import ImGroup, ImUser, ServerChange, ServerReport, UnregisteredServer
@@ -28,53 +26,10 @@ from .resources import ImGroupResource, ImUserResource
 from .states import MISMATCH_TONE, differs
 
 MISMATCH_STYLE = f"color:{MISMATCH_TONE.colour};font-weight:bold"
-CUSTOMER_LOOKUP = "customer__id__exact"  # what CustomerAutocompleteFilter reads, and what links to a list set
+CUSTOMER_LOOKUP = "customer__id__exact"  # what the customer filter reads, and what links to a list set
 
 
-class CustomerAutocompleteFilter(admin.RelatedFieldListFilter):
-    """Filter by customer through the admin's own autocomplete (select2 over CustomerAdmin's search).
-
-    A plain related filter would list every customer in the sidebar, and there are thousands.
-    Django 5.2 has no autocomplete list filter, and django-admin-autocomplete-filter, the
-    package that adds one, has had no release since 0.7.1 (2021), before Django 5.0 made list
-    filter parameters lists; this is the same idea in a few lines, on Django's own widget.
-    """
-
-    template = "admin/telemetry/customer_autocomplete_filter.html"
-
-    def field_choices(self, field, request, model_admin):
-        return []  # the widget asks the autocomplete view as the operator types
-
-    def has_output(self):
-        return True
-
-    def queryset(self, request, queryset):
-        # The widget's empty choice ("all customers") may arrive as an empty value: no filter then.
-        chosen = [value for value in self.used_parameters.pop(self.lookup_kwarg, []) if value]
-        if chosen:
-            self.used_parameters[self.lookup_kwarg] = chosen
-        return super().queryset(request, queryset)
-
-    def choices(self, changelist):
-        selected = [value for value in self.lookup_val or [] if value]
-        # The form field hands its widget a choice iterator, which renders the selected customer only.
-        widget = forms.ModelChoiceField(
-            queryset=Customer.objects.all(),
-            widget=AutocompleteSelect(self.field, changelist.model_admin.admin_site),
-            required=False,
-        ).widget
-        leave_out = {self.lookup_kwarg, self.lookup_kwarg_isnull, PAGE_VAR, ERROR_FLAG}
-        attrs = {"id": "customer-filter", "style": "width: 100%"}
-        yield {
-            "selected": not selected and not self.lookup_val_isnull,
-            "query_string": changelist.get_query_string(remove=[self.lookup_kwarg, self.lookup_kwarg_isnull]),
-            "display": _("All"),
-            "widget": widget.render(self.lookup_kwarg, selected[-1] if selected else None, attrs),
-            "hidden_params": [(name, value) for name, value in changelist.params.items() if name not in leave_out],
-        }
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ModelAdmin):
     """Telemetry is the servers' to write: view only, for everyone, superusers included."""
 
     show_full_result_count = False  # one count per page, not two, on tables of millions of rows
@@ -92,37 +47,28 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 class PerCustomerAdmin(ReadOnlyAdmin):
-    """Rows that belong to a customer: filtered by customer with autocomplete, searched by its code and name."""
+    """Rows that belong to a customer: filtered by customer with autocomplete, searched by its code and name.
+    The customer column is its code and name cut to fit, the whole on hover: the lists fit the screen."""
 
-    list_filter = (("customer", CustomerAutocompleteFilter),)
+    list_filter = (("customer", AutocompleteSelectFilter),)
+    list_filter_submit = True  # the autocomplete filter applies with the filter panel's button
     list_select_related = ("customer",)
 
-    @property
-    def media(self):
-        autocomplete = AutocompleteSelect(self.model._meta.get_field("customer"), self.admin_site)
-        # Naming jquery.init.js before our script keeps it after django.jQuery when the media are merged.
-        ours = forms.Media(js=["admin/js/jquery.init.js", "telemetry/admin/customer_filter.js"])
-        return super().media + autocomplete.media + ours
-
-
-def display_value(value):
-    """A value as the admin shows one: local time, localized, a dash for nothing."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, datetime.datetime):
-        value = timezone.localtime(value)
-    return formats.localize(value)
+    @admin.display(description=_("customer"), ordering="customer__code")
+    def customer_name(self, row):
+        text = str(row.customer)
+        return format_html('<span class="zw-ellipsis zw-narrow" title="{}">{}</span>', text, text)
 
 
 def flagged(value, mismatch: bool, registered):
-    """``value`` in red with the registry's value beside it when they differ."""
+    """``value``, in red with a warning sign when it differs from the registry's (the registry's value on hover)."""
     if not mismatch:
         return value or "—"
     return format_html(
-        '<strong class="telemetry-mismatch" style="{}">{} ({})</strong>',
+        '<strong class="telemetry-mismatch" style="{}" title="{}">⚠ {}</strong>',
         MISMATCH_STYLE,
-        value,
         _("registry: %(value)s") % {"value": registered},
+        value,
     )
 
 
@@ -130,7 +76,7 @@ def flagged(value, mismatch: bool, registered):
 class ServerReportAdmin(PerCustomerAdmin):
     list_display = (
         "reported_at",
-        "customer",
+        "customer_name",
         "name",
         "reported_mac",
         "ip",
@@ -158,8 +104,8 @@ class ServerReportAdmin(PerCustomerAdmin):
 class ServerChangeAdmin(PerCustomerAdmin):
     """The audit trail of what customers' servers say they are: reported name, MAC and IP changes."""
 
-    list_display = ("changed_at", "customer", "field", "old_value", "new_value", "sender_address")
-    list_filter = (("customer", CustomerAutocompleteFilter), "field")
+    list_display = ("changed_at", "customer_name", "field", "old_value", "new_value", "sender_address")
+    list_filter = (("customer", AutocompleteSelectFilter), "field")
     search_fields = ("customer__code", "customer__name", "old_value", "new_value")
     date_hierarchy = "changed_at"
     ordering = ("-changed_at",)
@@ -168,10 +114,25 @@ class ServerChangeAdmin(PerCustomerAdmin):
 @admin.register(ImUser)
 class ImUserAdmin(ExportAdminMixin, PerCustomerAdmin):
     resource_classes = [ImUserResource]
-    list_display = ("nickname", "uuid", "customer", *ImUser.FIGURES, "last_reported_at")
+    list_display = (
+        "nickname",
+        "uuid",
+        "customer_name",
+        "onlinetime",
+        "andtimes",
+        "pctimes",
+        "ios_times",
+        "fmsgs",
+        "tmsgs",
+        "last_reported_at",
+    )
     list_display_links = ("nickname", "uuid")
     search_fields = ("customer__code", "customer__name", "nickname", "uuid")
     date_hierarchy = "last_reported_at"
+
+    @admin.display(description=_("iOS online time"), ordering="iostimes")
+    def ios_times(self, user: ImUser):
+        return display_value(user.iostimes)  # a header of its own: the admin would write the field's "IOS …"
 
 
 @admin.register(ImGroup)
@@ -180,7 +141,7 @@ class ImGroupAdmin(ExportAdminMixin, PerCustomerAdmin):
     list_display = (
         "name",
         "gid",
-        "customer",
+        "customer_name",
         "creatername",
         "ucount",
         "msgcount",

@@ -8,6 +8,7 @@ from django.db.models import CharField, Value
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, generics, permissions
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -199,6 +200,12 @@ class PerCustomerListView(generics.ListAPIView):
 class ImUserListView(PerCustomerListView):
     """``GET /user/list?code=``: the IM users of one customer and their usage figures."""
 
+    # The browsable page's title and text (Django REST framework shows the class name and docstring otherwise).
+    name = gettext_lazy("IM users")
+    description = gettext_lazy(
+        "The IM users of one customer and their usage figures, as its server last reported them."
+    )
+
     queryset = ImUser.objects.all()
     serializer_class = ImUserSerializer
     filterset_class = ImUserFilterSet
@@ -210,6 +217,9 @@ class ImUserListView(PerCustomerListView):
 
 class ImGroupListView(PerCustomerListView):
     """``GET /group/list?code=``: the IM groups of one customer and their figures."""
+
+    name = gettext_lazy("IM groups")
+    description = gettext_lazy("The IM groups of one customer and their figures, as its server last reported them.")
 
     queryset = ImGroup.objects.all()
     serializer_class = ImGroupSerializer

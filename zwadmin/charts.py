@@ -4,7 +4,8 @@ The console runs on networks without internet access, so no CDN and no JavaScrip
 inline ``<svg>`` the page carries itself. It is meant to be read, not admired: a title, the dates on
 the x axis, the values on a zero-based y axis with grid lines, the axis names, and a tooltip
 (``<title>``) on every point or bar with its exact date and value. Text takes the page's font and
-colour (``currentColor``), so the admin's light and dark themes both work.
+colour (``currentColor``), so the admin's light and dark themes both work. A day still under way (today) is
+drawn hollow and labelled as such, so that its small figure does not read as a collapse.
 """
 
 import datetime
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from django.utils import formats
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 WIDTH = 720
 HEIGHT = 250
@@ -77,11 +79,13 @@ def daily_chart(
     labels: Labels,
     chart_id: str,
     width: int = WIDTH,
+    partial_day: datetime.date | None = None,
 ) -> SafeString:
     """An SVG chart of one value per day from ``first_day`` to ``last_day``.
 
     ``kind`` is ``"line"`` (days without a value leave a gap in the line) or ``"bar"`` (days without a
-    value have no bar). With no value at all, the chart says ``labels.empty`` instead.
+    value have no bar). With no value at all, the chart says ``labels.empty`` instead. ``partial_day`` (today)
+    is a day not over yet: its bar or point is hollow, its tooltip and the caption say so.
     """
     if kind not in ("line", "bar"):
         raise ValueError(f"unknown chart kind {kind!r}")
@@ -97,7 +101,9 @@ def daily_chart(
             "day": f"{latest_day:%Y-%m-%d}",
             "highest": number(max(by_day.values())),
         }
-    caption = " · ".join(part for part in (period, summary) if part)
+    partial = partial_day in by_day
+    partial_note = _("%(day)s is not over yet (hollow)") % {"day": f"{partial_day:%m-%d}"} if partial else ""
+    caption = " · ".join(part for part in (period, summary, partial_note) if part)
     description = f"{labels.title}, {caption}. {'' if by_day else labels.empty}"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="zw-chart" id="{escape(chart_id)}" role="img" '
@@ -175,16 +181,24 @@ def daily_chart(
     )
 
     def tooltip(day, value):
-        return f"<title>{escape(str(labels.tooltip) % {'day': f'{day:%Y-%m-%d}', 'value': number(value)})}</title>"
+        text = str(labels.tooltip) % {"day": f"{day:%Y-%m-%d}", "value": number(value)}
+        if day == partial_day:
+            text = _("%(figure)s (so far today)") % {"figure": text}
+        return f"<title>{escape(text)}</title>"
 
     if kind == "bar":
         bar_width = max(band * 0.7, 1)
         for day in sorted(by_day):
             value = by_day[day]
             top = y_of(value)
+            paint = (
+                f'fill="none" stroke="{LINE_COLOUR}" stroke-dasharray="3 2" class="zw-chart-partial"'
+                if day == partial_day
+                else f'fill="{BAR_COLOUR}"'
+            )
             parts.append(
                 f'<rect x="{x_of(day) - bar_width / 2:.1f}" y="{top:.1f}" width="{bar_width:.1f}" '
-                f'height="{bottom - top:.1f}" fill="{BAR_COLOUR}">{tooltip(day, value)}</rect>'
+                f'height="{max(bottom - top, 1):.1f}" {paint}>{tooltip(day, value)}</rect>'
             )
     else:
         # One polyline per run of consecutive days: a day without a report is a gap, not a slope.
@@ -200,9 +214,13 @@ def daily_chart(
                 parts.append(f'<polyline points="{points}" fill="none" stroke="{LINE_COLOUR}" stroke-width="2"/>')
         for day in sorted(by_day):
             value = by_day[day]
+            paint = (
+                f'fill="white" stroke="{LINE_COLOUR}" stroke-width="2" class="zw-chart-partial"'
+                if day == partial_day
+                else f'fill="{LINE_COLOUR}"'
+            )
             parts.append(
-                f'<circle cx="{x_of(day):.1f}" cy="{y_of(value):.1f}" r="3" fill="{LINE_COLOUR}">'
-                f"{tooltip(day, value)}</circle>"
+                f'<circle cx="{x_of(day):.1f}" cy="{y_of(value):.1f}" r="3.5" {paint}>{tooltip(day, value)}</circle>'
             )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text above went through escape()

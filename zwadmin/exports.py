@@ -17,8 +17,9 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from import_export.admin import ExportActionMixin
 from import_export.formats import base_formats
-from import_export.forms import SelectableFieldsExportForm
 from import_export.resources import ModelResource
+from import_export.widgets import NumberWidget
+from unfold.contrib.import_export.forms import SelectableFieldsExportForm
 
 # A cell starting with one of these is a formula to a spreadsheet; the text comes from customers' servers.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -98,11 +99,15 @@ class ConsoleResource(ModelResource):
     def field_from_django_field(cls, field_name, django_field, readonly):
         field = super().field_from_django_field(field_name, django_field, readonly)
         field.column_name = capfirst(django_field.verbose_name)  # lazy: translated when the file is written
+        if isinstance(field.widget, NumberWidget):
+            # Numbers as numbers (10003, 622111), not as the console shows them (10,003): a spreadsheet must
+            # read them, and a port is no quantity.
+            field.widget.coerce_to_string = False
         return field
 
 
 class ExportForm(SelectableFieldsExportForm):
-    """The export page's column checkboxes, labelled as the file's columns will be."""
+    """The export page's column checkboxes (the theme's widgets), labelled as the file's columns will be."""
 
     def _get_field_label(self, resource, field_name):
         field = resource.fields.get(field_name)

@@ -46,12 +46,19 @@ DJANGO_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
 ]
+# The console's theme (django-unfold) and its integrations: before django.contrib.admin, whose templates they
+# override (docs/operations.md "The console").
+THEME_APPS = [
+    "unfold",
+    "unfold.contrib.filters",  # date-range, autocomplete and dropdown list filters
+    "unfold.contrib.import_export",  # the export pages in the theme
+    "unfold.contrib.simple_history",  # the history pages in the theme
+]
 THIRD_PARTY_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
     "axes",
-    "rangefilter",  # date-range list filters in the console
     "simple_history",  # the customers' audit trail: who changed what, old → new
     "import_export",  # CSV and Excel export of the console's lists (export only)
     "drf_spectacular",  # the OpenAPI 3 schema, /api/schema/
@@ -62,8 +69,9 @@ LOCAL_APPS = [
     "customers",
     "telemetry",
 ]
-# The console app first: its templates (the admin index with the fleet dashboard) override the admin's own.
-INSTALLED_APPS = ["console", *DJANGO_APPS, *THIRD_PARTY_APPS, *LOCAL_APPS]
+# The console app first: its templates (the admin index with the fleet dashboard) override the theme's and the
+# admin's own; the theme before the admin.
+INSTALLED_APPS = ["console", *THEME_APPS, *DJANGO_APPS, *THIRD_PARTY_APPS, *LOCAL_APPS]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -77,6 +85,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy (django-csp): the console's pages load only what this server serves (below).
+    "csp.middleware.CSPMiddleware",
     # Last: turns a lockout noted by the authentication backend into a 429; one getattr per request.
     "axes.middleware.AxesMiddleware",
 ]
@@ -147,6 +157,10 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
+# One date form (2025-12-31) and one date-time form (2025-12-31 14:05) in both languages, thousands separators
+# in both (622,111): zwadmin/formats/.
+FORMAT_MODULE_PATH = ["zwadmin.formats"]
+USE_THOUSAND_SEPARATOR = True
 USE_I18N = True
 USE_TZ = True
 
@@ -319,6 +333,57 @@ TELEMETRY_MAX_UNREGISTERED = env.int("ZWADMIN_TELEMETRY_MAX_UNREGISTERED", defau
 # ---------------------------------------------------------------------------
 # Audit trail (django-simple-history) and exports (django-import-export)
 # ---------------------------------------------------------------------------
+# ---------------------------------------------------------------------------
+# The console: theme (django-unfold) and Content-Security-Policy (django-csp)
+# ---------------------------------------------------------------------------
+# The sidebar groups the pages by the operators' tasks (console/navigation.py); the console's own strings and
+# the theme's are in our catalog (django-unfold ships no Chinese).
+UNFOLD = {
+    "SITE_TITLE": _("zwadmin"),
+    "SITE_HEADER": _("Zhongwei customer console"),
+    "SITE_SYMBOL": "hub",
+    "SITE_FAVICONS": [{"rel": "icon", "type": "image/svg+xml", "href": "console.navigation.favicon"}],
+    "SITE_URL": None,  # no "view site": the console is the site
+    "SHOW_VIEW_ON_SITE": False,
+    "SHOW_HISTORY": True,
+    "BORDER_RADIUS": "6px",
+    "COLORS": {
+        "primary": {
+            "50": "#eff6fb",
+            "100": "#dcebf5",
+            "200": "#bcd8ec",
+            "300": "#8dbddf",
+            "400": "#5a9ccd",
+            "500": "#3a80b8",
+            "600": "#2f6f9f",  # the charts' line colour (zwadmin/charts.py)
+            "700": "#285a82",
+            "800": "#254c6b",
+            "900": "#22405a",
+            "950": "#17293b",
+        },
+    },
+    "STYLES": ["console.navigation.console_stylesheet"],
+    "SIDEBAR": {"show_search": False, "show_all_applications": False, "navigation": "console.navigation.sidebar"},
+}
+# The console loads scripts, styles, fonts and images from this server only; no page may frame it, no form
+# post elsewhere. 'unsafe-eval': the theme's Alpine.js evaluates its x-data attributes with Function() (its CSP
+# build would drop that, but the theme does not ship it). Inline <script> is refused (the admin has none; its
+# constants are JSON data blocks); inline styles are allowed (the theme's colour variables, the SVG charts).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'unsafe-eval'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 # The history is a record, not an editor: its pages show who changed what (old → new), with no revert button.
 SIMPLE_HISTORY_REVERT_DISABLED = True
 # Exporting a list is reading it: whoever may view a model may export it. Nothing is ever imported.

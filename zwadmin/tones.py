@@ -1,7 +1,8 @@
 """The console's status colours: four tones, the same in the changelists, the dashboard and the charts.
 
 A state (licence, reporting, a mismatch) names its tone; pages colour it through the ``zw-tone-<tone>``
-CSS classes (``console/templates/console/console_styles.html``) or ``Tone.colour``.
+CSS classes (``console/static/console/console.css``, the colours set by ``console/templates/admin/base.html``)
+or ``Tone.colour``.
 """
 
 from enum import StrEnum

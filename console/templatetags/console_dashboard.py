@@ -1,8 +1,10 @@
-"""``{% fleet_dashboard %}``: the fleet's figures above the admin index's app list.
+"""``{% fleet_dashboard %}``: the console's front page: a search, the fleet's figures, the 需要处理 table, the
+reports per day.
 
 An inclusion tag rather than a custom AdminSite: the index template asks for it, and nothing else
 about the admin changes. Shown to staff who may view customers; every figure that counts
-customers links to the customer changelist filtered to exactly those customers.
+customers links to the customer changelist filtered to exactly those customers, and every row of the
+需要处理 table to its customer.
 """
 
 from dataclasses import dataclass
@@ -10,16 +12,19 @@ from dataclasses import dataclass
 from django import template
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from customers.licence import LicenceState
 from telemetry.states import REPORTED_LAST_DAY, Mismatch, ReportingState
 from zwadmin.charts import Labels, daily_chart
+from zwadmin.display import display_value, relative_time
 from zwadmin.tones import Tone
 
 from .. import dashboard
+from ..dashboard import Problem, Trouble
 
 register = template.Library()
 
@@ -135,6 +140,7 @@ def fleet_dashboard(context):
         ),
     ]
     days = figures.reports_per_day
+    trouble = dashboard.trouble(limit=dashboard.TROUBLE_ROWS)
     chart = daily_chart(
         kind="bar",
         values=[(point.day, point.value) for point in days if point.value],
@@ -150,10 +156,84 @@ def fleet_dashboard(context):
         ),
         chart_id="fleet-reports-per-day",
         width=880,
+        partial_day=days[-1].day,
     )
+    shown_customers = sum(1 for row in trouble if row.customer is not None)
     return {
         "show": True,
         "groups": groups,
         "chart": chart,
         "generated_at": timezone.localtime(),
+        "search_url": changelist,
+        "trouble": {
+            "headers": [_("problem"), _("customer"), _("details"), _("last report")],
+            "rows": [trouble_row(row, request, silent_hint) for row in trouble],
+        },
+        "trouble_count": figures.in_trouble + figures.unregistered_servers,
+        "trouble_url": customers(attention="yes"),
+        "trouble_unlisted": figures.in_trouble - shown_customers,
     }
+
+
+PROBLEMS = {
+    Problem.EXPIRED: (_("licence expired"), Tone.DANGER),
+    Problem.MISMATCH: (_("differs from the registry"), Tone.DANGER),
+    Problem.UNREGISTERED: (_("unregistered server"), Tone.DANGER),
+    Problem.SILENT: (_("silent"), Tone.WARNING),
+    Problem.EXPIRING: (_("licence expiring within 30 days"), Tone.WARNING),
+    Problem.NEVER_REPORTED: (_("never reported"), Tone.NEUTRAL),
+}
+
+
+def _details(row: Trouble, silent_hint: str) -> list[str]:
+    """What the operator needs to act: the dates and values behind each problem."""
+    customer, details = row.customer, []
+    status = getattr(customer, "server_status", None) if customer else None
+    for problem in row.problems:
+        if problem in (Problem.EXPIRED, Problem.EXPIRING):
+            details.append(_("licence expiry %(day)s") % {"day": display_value(customer.timeout)})
+        elif problem == Problem.MISMATCH:
+            if status.mac_mismatch:
+                details.append(
+                    _("MAC: registry %(registered)s, reported %(reported)s")
+                    % {"registered": customer.mac, "reported": status.mac}
+                )
+            if status.timeout_mismatch:
+                details.append(
+                    _("licence expiry: registry %(registered)s, reported %(reported)s")
+                    % {"registered": display_value(customer.timeout), "reported": display_value(status.timeout)}
+                )
+        elif problem == Problem.UNREGISTERED:
+            details.append(_("reports without being in the registry"))
+        elif problem == Problem.SILENT:
+            details.append(silent_hint)
+        elif problem == Problem.NEVER_REPORTED:
+            details.append(_("its server has not reported yet"))
+    return details
+
+
+def trouble_row(row: Trouble, request, silent_hint: str) -> list:
+    badges = format_html_join(
+        " ",
+        '<span class="zw-badge zw-tone-{}">{}</span>',
+        ((PROBLEMS[problem][1], PROBLEMS[problem][0]) for problem in row.problems),
+    )
+    if row.customer is not None:
+        url = reverse("admin:customers_customer_change", args=[row.customer.pk])
+    elif request.user.has_perm("customers.add_customer"):
+        from telemetry.admin import customer_add_url  # not at import: the admin imports the theme, which loads tags
+
+        url = customer_add_url(row.server)
+    elif request.user.has_perm("telemetry.view_unregisteredserver"):
+        url = f"{reverse('admin:telemetry_unregisteredserver_changelist')}?{urlencode({'q': row.code})}"
+    else:
+        url = ""
+    who = format_html('<span class="zw-code">{}</span> {}', row.code, row.name)
+    link = format_html('<a class="zw-trouble-link" href="{}">{}</a>', url, who) if url else who
+    reported = (
+        format_html('<span title="{}">{}</span>', display_value(row.reported_at), relative_time(row.reported_at))
+        if row.reported_at
+        else "—"
+    )
+    separator = str(pgettext("list separator", "; "))
+    return [badges, link, separator.join(str(detail) for detail in _details(row, silent_hint)) or "—", reported]

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from console.roles import SUPPORT
 from customers.models import Customer
 from customers.services import customer_remove
 from telemetry.models import ServerStatus
@@ -67,11 +68,16 @@ def registry(make_customer):
             service_engineer="宋卫南",
             contact="杨燕龙",
             ctel="15151390310",
+            mac="56:E8:F6:23:EF",
             timeout=today + datetime.timedelta(days=365),
         ),
         "expiring": make_customer(code="0513002", name="苏州中威", service_engineer="宋卫南", timeout=today),
         "expired": make_customer(
-            code="0571001", name="杭州客户", service_engineer="王工", timeout=today - datetime.timedelta(days=1)
+            code="0571001",
+            name="杭州客户",
+            service_engineer="王工",
+            timeout=today - datetime.timedelta(days=1),
+            webhost="im.example.cn",
         ),
         "unknown": make_customer(code="0571002", name="宁波客户"),
         "removed": removed,
@@ -102,9 +108,12 @@ def test_the_changelist_hides_removed_customers_unless_asked(admin_client, regis
         ("中威", ["0513001", "0513002"]),
         ("杨燕龙", ["0513001"]),
         ("1515139", ["0513001"]),
+        ("56:e8:f6", ["0513001"]),
+        ("61.155.85", ["0513001", "0513002", "0571001", "0571002"]),
+        ("im.example", ["0571001"]),
     ],
 )
-def test_the_changelist_searches_code_name_contact_and_phone(admin_client, registry, query, codes):
+def test_the_changelist_searches_code_name_contact_phone_mac_and_hosts(admin_client, registry, query, codes):
     response = admin_client.get(CHANGELIST, {"q": query})
 
     assert response.status_code == HTTPStatus.OK
@@ -260,7 +269,7 @@ def test_changing_to_a_bad_value_shows_the_error_and_keeps_the_row(admin_client,
     assert Customer.objects.get(pk=customer.pk).fileport == 10004
 
 
-def test_the_delete_confirmation_lists_only_the_customer(admin_client, make_customer):
+def test_the_delete_page_asks_first_naming_the_customer_and_what_removal_does(admin_client, make_customer):
     customer = make_customer()
     now = timezone.now()
     ServerStatus.objects.create(customer=customer, reported_at=now, first_reported_at=now, reports=1)
@@ -268,10 +277,15 @@ def test_the_delete_confirmation_lists_only_the_customer(admin_client, make_cust
     response = admin_client.get(delete_url(customer))
 
     assert response.status_code == HTTPStatus.OK
-    assert response.context["deleted_objects"] == [str(customer)]
-    assert [count for _, count in response.context["model_count"]] == [1]
-    assert not response.context["perms_lacking"]
-    assert not response.context["protected"]
+    assert response.context["customers"] == [customer]
+    html = response.content.decode()
+    assert "0513001 江苏中威科技" in html
+    assert "get 404 when they look up" in html
+    assert "1 of them had its server report in the last 24 hours" in html
+    assert "undoes the removal" in html
+    assert "related items will be deleted" not in html
+    assert 'name="typed_count"' not in html  # one customer: no number to type
+    assert Customer.objects.get(pk=customer.pk).removed_at is None
 
 
 def test_deleting_in_the_console_removes_softly(admin_client, make_customer, django_capture_on_commit_callbacks):
@@ -281,11 +295,12 @@ def test_deleting_in_the_console_removes_softly(admin_client, make_customer, dja
     assert lookup(customer.code).status_code == HTTPStatus.OK
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(delete_url(customer), {"post": "yes"})
+        response = admin_client.post(delete_url(customer), {"confirm": "yes", "reason": "合同终止"})
 
     assert response.status_code == HTTPStatus.FOUND
     stored = Customer.objects.get(pk=customer.pk)  # the row stays
     assert stored.removed_at is not None
+    assert stored.history.first().history_change_reason == "合同终止"
     assert ServerStatus.objects.filter(customer=customer).exists()  # and so does its history
     assert lookup(customer.code).status_code == HTTPStatus.NOT_FOUND
     assert listed(admin_client.get(CHANGELIST)) == []
@@ -316,7 +331,17 @@ def test_the_hard_delete_action_cannot_be_posted_either(admin_client, make_custo
     assert Customer.objects.filter(pk=customer.pk, removed_at__isnull=True).exists()
 
 
-def test_the_remove_action_removes_the_selected_customers(
+def test_the_remove_action_asks_first_and_removes_nothing_until_confirmed(admin_client, make_customer):
+    first, second = make_customer(code="0513001"), make_customer(code="0513002")
+
+    response = admin_client.post(CHANGELIST, {"action": "remove_selected", "_selected_action": [first.pk, second.pk]})
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.context["customers"] == [first, second]
+    assert Customer.objects.active().count() == 2
+
+
+def test_the_remove_action_removes_the_selected_customers_once_confirmed(
     admin_client, make_customer, django_capture_on_commit_callbacks
 ):
     first, second = make_customer(code="0513001"), make_customer(code="0513002")
@@ -325,13 +350,88 @@ def test_the_remove_action_removes_the_selected_customers(
 
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
-            CHANGELIST, {"action": "remove_selected", "_selected_action": [first.pk, second.pk]}
+            CHANGELIST, {"action": "remove_selected", "_selected_action": [first.pk, second.pk], "confirm": "yes"}
         )
 
     assert response.status_code == HTTPStatus.FOUND
     assert list(Customer.objects.active()) == [kept]
     assert Customer.objects.count() == 3
     assert lookup("0513001").status_code == HTTPStatus.NOT_FOUND
+
+
+@pytest.mark.parametrize(("typed", "removed"), [("", 0), ("5", 0), ("abc", 0), ("6", 6)])
+def test_removing_more_than_five_needs_their_number_typed(admin_client, make_customer, typed, removed):
+    customers = [make_customer(code=f"05130{number:02d}") for number in range(6)]
+    body = {"action": "remove_selected", "_selected_action": [c.pk for c in customers], "confirm": "yes"}
+
+    response = admin_client.post(CHANGELIST, {**body, "typed_count": typed})
+
+    assert Customer.objects.removed().count() == removed
+    if not removed:
+        assert response.status_code == HTTPStatus.OK
+        assert "Type 6, the number of customers you are removing, to confirm." in response.content.decode()
+
+
+def test_a_removed_customers_page_is_read_only_says_who_removed_it_and_offers_restore(
+    admin_client, make_customer, admin_user
+):
+    customer = make_customer()
+    admin_client.post(delete_url(customer), {"confirm": "yes", "reason": "合同终止"})
+
+    response = admin_client.get(change_url(customer))
+
+    html = response.content.decode()
+    assert response.context["has_change_permission"] is False
+    assert 'name="_save"' not in html and delete_url(customer) not in html
+    banner = html[html.index('id="zw-removed-banner"') :]
+    assert (
+        f"Removed by {admin_user.username} on {timezone.localtime(Customer.objects.get().removed_at):%Y-%m-%d %H:%M}"
+        in banner
+    )
+    assert "Reason: 合同终止" in banner
+    restore = reverse("admin:customers_customer_restore", args=[customer.pk])
+    assert f'action="{restore}"' in banner
+
+    admin_client.post(restore)
+
+    assert Customer.objects.get(pk=customer.pk).removed_at is None
+    assert lookup(customer.code).status_code == HTTPStatus.OK
+
+
+def test_support_sees_the_banner_but_no_restore_button(console_client, member, make_customer):
+    customer = make_customer()
+    customer_remove(customer=customer)
+
+    html = console_client(member(SUPPORT)).get(change_url(customer)).content.decode()
+
+    assert 'id="zw-removed-banner"' in html
+    assert 'id="zw-restore"' not in html
+    assert (
+        console_client(member(SUPPORT, "support-2"))
+        .post(reverse("admin:customers_customer_restore", args=[customer.pk]))
+        .status_code
+        == HTTPStatus.FORBIDDEN
+    )
+
+
+def test_a_search_that_finds_only_removed_customers_says_so_and_links_to_them(admin_client, registry):
+    response = admin_client.get(CHANGELIST, {"q": "0513009"})
+
+    assert listed(response) == []
+    html = response.content.decode()
+    assert "No customer in the registry matches, but 1 removed customer does." in html
+    assert "?registry=removed&amp;q=0513009" in html
+    assert "removed customer does" not in admin_client.get(CHANGELIST, {"q": "9999999"}).content.decode()
+
+
+def test_an_edit_records_the_reason_given(admin_client, make_customer):
+    customer = make_customer()
+    data = form_data(admin_client.get(change_url(customer)), tcpport="10013", change_reason="客户换了端口")
+
+    assert admin_client.post(change_url(customer), data).status_code == HTTPStatus.FOUND
+
+    record = Customer.objects.get(pk=customer.pk).history.first()
+    assert (record.tcpport, record.history_change_reason) == (10013, "客户换了端口")
 
 
 def test_the_restore_action_puts_removed_customers_back(

@@ -5,6 +5,7 @@ must list exactly as many rows as the figure says.
 """
 
 import datetime
+import re
 from http import HTTPStatus
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from console.dashboard import fleet_figures, reports_per_day
+from customers.models import Customer
 from customers.services import customer_remove
 from telemetry.models import ImUser, ServerReport, UnregisteredServer, UsageDay
 from telemetry.services import user_batch_commit
@@ -110,12 +112,13 @@ def dashboard_figures(response):
     return shown
 
 
-def test_the_admin_index_shows_the_dashboard_above_the_app_list(admin_client, fleet):
+def test_the_admin_index_shows_the_dashboard(admin_client, fleet):
     response = admin_client.get(INDEX)
 
     assert response.status_code == HTTPStatus.OK
     html = response.content.decode()
-    assert html.index('class="zw-fleet"') < html.index('class="app-customers module')
+    assert 'class="zw-fleet"' in html
+    assert 'class="app-customers module' not in html  # the sidebar groups the pages; no app list here
     shown = {label: value for label, value, _ in dashboard_figures(response)}
     assert shown["customers in the registry"] == 4
     assert shown["unregistered servers reporting"] == 1
@@ -123,6 +126,53 @@ def test_the_admin_index_shows_the_dashboard_above_the_app_list(admin_client, fl
     assert shown["messages sent"] == 35
     assert "Reports per day across the fleet" in html
     assert "no report for more than 48 hours" in html
+
+
+def trouble_rows(response):
+    """(code, [problem labels]) of each row of the 需要处理 table, in order."""
+    return [
+        (re.search(r'zw-code">(\d+)<', row[1]).group(1), re.findall(r"zw-badge[^>]*>([^<]+)<", row[0]))
+        for row in response.context["trouble"]["rows"]
+    ]
+
+
+def test_the_dashboard_names_every_customer_in_trouble_most_urgent_first(admin_client, fleet):
+    response = admin_client.get(INDEX)
+
+    assert trouble_rows(response) == [
+        ("0513003", ["licence expired", "differs from the registry", "silent"]),
+        ("0513002", ["differs from the registry", "licence expiring within 30 days"]),
+        ("0999001", ["unregistered server"]),
+        ("0513004", ["never reported"]),
+    ]
+    assert response.context["trouble_count"] == 4
+    html = response.content.decode()
+    assert "Needs attention: 4" in html
+    for code in ("0513002", "0513003", "0513004"):
+        assert reverse("admin:customers_customer_change", args=[Customer.objects.get(code=code).pk]) in html
+    assert "0513001" not in "".join(row[1] for row in response.context["trouble"]["rows"])  # live and valid
+
+
+def test_the_trouble_table_says_what_it_leaves_out(admin_client, fleet, monkeypatch):
+    monkeypatch.setattr("console.dashboard.TROUBLE_ROWS", 2)
+
+    response = admin_client.get(INDEX)
+
+    assert len(response.context["trouble"]["rows"]) == 2
+    html = response.content.decode()
+    assert "1 more customer in trouble is not listed here." in html
+    every = admin_client.get(response.context["trouble_url"])
+    assert sorted(c.code for c in every.context["cl"].result_list) == ["0513002", "0513003", "0513004"]
+
+
+def test_the_dashboard_search_finds_customers_by_code_name_mac_host_or_contact(admin_client, fleet):
+    html = admin_client.get(INDEX).content.decode()
+
+    form = re.search(r'<form class="zw-search" method="get" action="([^"]+)"', html)
+    assert form and form.group(1) == reverse("admin:customers_customer_changelist")
+    assert 'name="q"' in html
+    found = admin_client.get(form.group(1), {"q": "00:11:22:33:44"})
+    assert sorted(customer.code for customer in found.context["cl"].result_list) == ["0513002"]
 
 
 def test_an_app_index_page_lists_its_models_without_the_dashboard(admin_client, fleet):
@@ -172,10 +222,13 @@ def index_queries(client) -> int:
 
 def test_the_admin_index_makes_the_same_queries_for_3_or_30_customers(report_from, admin_client, make_customer):
     def add_customers(first, last):
+        today = timezone.localdate()
         for number in range(first, last):
-            customer = make_customer(code=f"07{number:05d}")
-            report_from(customer, ago=datetime.timedelta(hours=number))
+            # Every kind of trouble, so that the 需要处理 table has rows of each: expired, expiring, silent, live.
+            customer = make_customer(code=f"07{number:05d}", timeout=today + datetime.timedelta(days=number - 10))
+            report_from(customer, ago=datetime.timedelta(hours=number * 3), mac="00:11:22:33:44")
             usage(customer, number)
+            unregistered(f"09{number:05d}")
 
     admin_client.get(INDEX)  # warm up: content types, session
     add_customers(0, 3)

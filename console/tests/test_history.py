@@ -1,6 +1,7 @@
 """The customers' audit trail (Customer.history): who changed what and when, old → new, from the API and the console."""
 
 import datetime
+import re
 from http import HTTPStatus
 
 import pytest
@@ -105,7 +106,7 @@ def test_a_console_edit_is_recorded_with_the_changed_fields_only(console, make_c
 def test_a_console_removal_and_restore_are_recorded(console, make_customer):
     customer = make_customer()
 
-    removed = console.post(reverse("admin:customers_customer_delete", args=[customer.pk]), {"post": "yes"})
+    removed = console.post(reverse("admin:customers_customer_delete", args=[customer.pk]), {"confirm": "yes"})
     restored = console.post(
         reverse("admin:customers_customer_changelist") + "?registry=removed",
         {"action": "restore_selected", "_selected_action": [str(customer.pk)]},
@@ -172,10 +173,28 @@ def test_the_history_page_shows_who_and_old_to_new(console, make_customer, membe
     html = page.content.decode()
     assert "杨燕龙" in html
     assert "15151390310" in html and "2027" in html
-    assert "&rarr;" in html or "→" in html
+    assert "arrow_right_alt" in html  # old → new
     removed_at = timezone.localtime(Customer.objects.get(pk=customer.pk).removed_at)
-    assert f"{removed_at:%H:%M}" in html  # console time (Asia/Shanghai), not UTC
-    assert "—&nbsp;&rarr;" in html.replace("\n", "").replace(" ", "")  # "not removed" is a dash, not None
+    assert f"{removed_at:%Y-%m-%d %H:%M}" in html  # console time (Asia/Shanghai), the console's one form
+    assert "<span>—</span>" in html.replace("\n", "").replace("  ", "")  # "not removed" is a dash, not None
+    for header in ("修改人", "修改原因", "变更内容", "事件"):
+        assert header in html
+
+
+def test_the_history_names_removal_and_restore_and_keeps_the_reason(console, make_customer, member):
+    customer = make_customer()
+    customer_update(customer=customer, data={"ctel": "15151390310"}, reason="客户来电")
+    customer_remove(customer=customer, reason="合同终止")
+    customer_restore(customer=customer, reason="续约")
+
+    html = console.get(history_url(customer)).content.decode()
+    events = re.findall(r'data-label="Comment">\s*([^<]+?)\s*<', html)
+
+    assert events == ["restored", "removed", "changed", "added"]  # newest first
+    for reason in ("客户来电", "合同终止", "续约"):
+        assert reason in html
+    chinese = console.get(history_url(customer), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert re.findall(r'data-label="事件">\s*([^<]+?)\s*<', chinese) == ["恢复", "删除", "修改", "登记"]
 
 
 def test_the_change_page_links_to_the_history(console, make_customer):

@@ -22,7 +22,9 @@ LABELS = Labels(
 
 
 def chart(kind="bar", values=(), labels=LABELS, **kwargs):
-    svg = daily_chart(kind=kind, values=list(values), first_day=FIRST, last_day=LAST, labels=labels, chart_id="c")
+    svg = daily_chart(
+        kind=kind, values=list(values), first_day=FIRST, last_day=LAST, labels=labels, chart_id="c", **kwargs
+    )
     return svg, ET.fromstring(svg)
 
 
@@ -83,9 +85,9 @@ def test_large_values_are_grouped_as_the_language_groups_them():
         _, root = chart(values=[(LAST, 1_234_567)])
     assert tooltips(root, "rect") == ["2026-11-28: 1,234,567 reports"]
 
-    with translation.override("zh-hans"):  # Django's Chinese format groups by nothing
+    with translation.override("zh-hans"):  # the console groups thousands in Chinese too (zwadmin/formats)
         _, root = chart(values=[(LAST, 1_234_567)])
-    assert tooltips(root, "rect") == ["2026-11-28: 1234567 reports"]
+    assert tooltips(root, "rect") == ["2026-11-28: 1,234,567 reports"]
 
 
 def test_values_outside_the_period_are_left_out():
@@ -114,3 +116,23 @@ def test_text_is_escaped():
 def test_an_unknown_kind_is_refused():
     with pytest.raises(ValueError):
         chart(kind="pie")
+
+
+@pytest.mark.parametrize(("kind", "tag"), [("bar", "rect"), ("line", "circle")])
+def test_a_day_not_over_yet_is_drawn_hollow_and_says_so(kind, tag):
+    with translation.override("en"):
+        _, root = chart(kind=kind, values=[(LAST - datetime.timedelta(days=1), 40), (LAST, 12)], partial_day=LAST)
+
+    marks = list(root.iter(f"{SVG}{tag}"))
+    assert [mark.get("class") for mark in marks] == [None, "zw-chart-partial"]
+    assert marks[1].get("fill") in ("none", "white")  # hollow: not a collapse, a day under way
+    assert tooltips(root, tag)[1] == "2026-11-28: 12 reports (so far today)"
+    assert "11-28 is not over yet (hollow)" in texts(root, "zw-chart-summary")[0]
+
+
+def test_the_summary_says_what_it_shows():
+    labels = Labels(**{**LABELS.__dict__, "summary": "highest of %(day)s: %(latest)s · highest: %(highest)s"})
+    with translation.override("en"):
+        _, root = chart(kind="line", values=[(LAST - datetime.timedelta(days=1), 229), (LAST, 228)], labels=labels)
+
+    assert "highest of 2026-11-28: 228 · highest: 229" in texts(root, "zw-chart-summary")[0]

@@ -1,0 +1,3 @@
+"""en: the console's one date form and thousands separators (zwadmin.formats)."""
+
+from zwadmin.formats.common import *  # noqa: F403
