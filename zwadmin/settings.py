@@ -37,6 +37,10 @@ ALLOWED_HOSTS = env.list(
 )
 
 DJANGO_APPS = [
+    # django-unfold, the console's theme: before the admin, whose templates it overrides (its ready() puts its
+    # admin site in place of Django's before the admin's autodiscover registers the models).
+    "unfold",
+    "unfold.contrib.filters",  # its list filters (dropdowns, date ranges) in the alerts' pages
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -61,6 +65,7 @@ LOCAL_APPS = [
     "zwadmin",
     "customers",
     "telemetry",
+    "alerts",
 ]
 # The console app first: its templates (the admin index with the fleet dashboard) override the admin's own.
 INSTALLED_APPS = ["console", *DJANGO_APPS, *THIRD_PARTY_APPS, *LOCAL_APPS]
@@ -315,6 +320,20 @@ TELEMETRY_MAX_BODY_BYTES = env.int("ZWADMIN_TELEMETRY_MAX_BODY_BYTES", default=3
 DATA_UPLOAD_MAX_MEMORY_SIZE = TELEMETRY_MAX_BODY_BYTES
 # How many unregistered codes are remembered; beyond it new codes are only logged.
 TELEMETRY_MAX_UNREGISTERED = env.int("ZWADMIN_TELEMETRY_MAX_UNREGISTERED", default=10000)
+
+# ---------------------------------------------------------------------------
+# Alerts (docs/alerts.md): messages to e-mail and the group robots, sent by `manage.py run_alerts`
+# ---------------------------------------------------------------------------
+# The console as operators reach it, for the links in messages: https://console.example.com (no trailing
+# slash). Unset in production, messages carry paths only and `check --deploy` warns (alerts.W001).
+PUBLIC_URL = env.str("ZWADMIN_PUBLIC_URL", default="http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+# The mail server as a URL (django-environ): smtp://user:password@mail.example.com:25,
+# smtp+tls://…:587 (STARTTLS), smtp+ssl://…:465; consolemail:// prints messages (the default in debug runs).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="zwadmin@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds one attempt to send a message (SMTP or a robot's webhook) may take before it counts as timed out.
+ALERTS_SEND_TIMEOUT_SECONDS = env.int("ZWADMIN_ALERTS_SEND_TIMEOUT_SECONDS", default=10)
 
 # ---------------------------------------------------------------------------
 # Audit trail (django-simple-history) and exports (django-import-export)
