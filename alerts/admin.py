@@ -242,14 +242,14 @@ class RuleAdmin(ModelAdmin):
         value = threshold(rule)
         if value is None:  # the silent rule without its own: the console's boundary
             return _("console's (%(hours)d hours)") % {"hours": silent_hours(rule).total_seconds() // 3600}
-        return f"{value} {spec.unit}" if spec.unit != "%" else f"{value}%"
+        return f"{value} {spec.unit}"
 
     @admin.display(description=_("unit and default"))
     def unit_and_default(self, rule: Rule):
         spec = RULES[rule.key]
         if not spec.unit:
             return _("This rule has no threshold.")
-        default = spec.default if spec.default is not None else _("ZWADMIN_SILENT_AFTER_HOURS")
+        default = spec.default if spec.default is not None else "ZWADMIN_SILENT_AFTER_HOURS"
         return _("%(unit)s; empty: %(default)s") % {"unit": spec.unit, "default": default}
 
     @admin.display(description=_("open alerts"), ordering="open_count")

@@ -39,7 +39,7 @@ class RuleSpec:
 
 RULES: dict[str, RuleSpec] = {
     RuleKey.SILENT: RuleSpec(
-        _("hours"), None, _("No report for this many hours. Empty: ZWADMIN_SILENT_AFTER_HOURS, the console's 失联.")
+        _("hours"), None, _("No report for this many hours. Empty: the console's silent boundary.")
     ),
     RuleKey.NEVER_REPORTED: RuleSpec(_("days"), 7, _("Registered this many days ago and never reported.")),
     RuleKey.LICENCE_FIRST: RuleSpec(_("days"), 30, _("The licence expires within this many days.")),
@@ -54,7 +54,7 @@ RULES: dict[str, RuleSpec] = {
         _("days"), 7, _("A code the registry does not know has reported within this many days.")
     ),
     RuleKey.USER_COUNT: RuleSpec(
-        _("%"), 50, _("The reported user count differs by more than this share from the one a day earlier.")
+        _("per cent"), 50, _("The reported user count differs by more than this share from the one a day earlier.")
     ),
 }
 
