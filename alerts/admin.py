@@ -309,9 +309,9 @@ class ChannelAdmin(ModelAdmin):
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "rules":
             from django import forms
-            from unfold.widgets import UnfoldAdminCheckboxSelectMultiple
+            from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget
 
-            kwargs["widget"] = UnfoldAdminCheckboxSelectMultiple
+            kwargs["widget"] = UnfoldAdminCheckboxSelectMultipleWidget
             kwargs["required"] = False
             return forms.ModelMultipleChoiceField(queryset=Rule.objects.all(), **kwargs)
         return super().formfield_for_manytomany(db_field, request, **kwargs)

@@ -153,6 +153,10 @@ ROBOTS = {ChannelKind.WECOM: wecom, ChannelKind.DINGTALK: dingtalk, ChannelKind.
 
 
 def _post(url: str, payload: dict) -> None:
+    try:
+        url.encode("ascii")
+    except UnicodeError:
+        url = urllib.parse.quote(url, safe=":/?&=%#@+,;~!$'()*[]")
     request = urllib.request.Request(
         url,
         data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
@@ -172,6 +176,8 @@ def _post(url: str, payload: dict) -> None:
         if isinstance(reason, TimeoutError):
             raise DeliveryFailed(_("timed out"), retry=True) from None
         raise DeliveryFailed(_("no connection (%(kind)s)") % {"kind": type(reason).__name__}, retry=True) from None
+    except ValueError:  # urllib refuses the URL itself
+        raise DeliveryFailed(_("the webhook URL is not valid"), retry=False) from None
     except OSError as error:  # a connection reset while reading the answer
         raise DeliveryFailed(_("connection lost (%(kind)s)") % {"kind": type(error).__name__}, retry=True) from None
     try:

@@ -64,7 +64,7 @@ class ChannelForm(forms.ModelForm):
             data["secret"] = ""
         kind = data.get("kind")
         if kind == ChannelKind.EMAIL:
-            addresses = [a for a in (data.get("recipients") or "").replace(",", "\n").split() if a]
+            addresses = Channel(recipients=data.get("recipients") or "").recipient_list
             if not addresses:
                 self.add_error("recipients", _("Give at least one e-mail address."))
             for address in addresses:

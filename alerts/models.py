@@ -7,6 +7,7 @@ per rule and subject (partial unique constraints), whatever number of nodes eval
 """
 
 import datetime
+import re
 import uuid
 
 from django.conf import settings
@@ -187,7 +188,7 @@ class Channel(models.Model):
 
     @property
     def recipient_list(self) -> list[str]:
-        return [address for address in self.recipients.replace(",", "\n").split() if address]
+        return [address.strip() for address in re.split(r"[,;\n]", self.recipients) if address.strip()]
 
     def _quiet_window(self, now: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime] | None:
         """The quiet period that contains ``now`` (local time), if any: (start, end)."""

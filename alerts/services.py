@@ -448,6 +448,10 @@ def channel_test(*, channel: Channel) -> OutboxMessage:
         except DeliveryFailed as error:
             message.status, message.last_error = MessageStatus.FAILED, redact(error.text, channel)
             logger.warning("Test message to channel %s (%s) failed: %s", channel.pk, channel.name, message.last_error)
+        except Exception as error:  # a bug of ours: logged without its text, which might quote the channel's URL
+            message.status = MessageStatus.FAILED
+            message.last_error = _("Internal error (%(kind)s)") % {"kind": type(error).__name__}
+            logger.error("Test message to channel %s: %s while sending", channel.pk, type(error).__name__)
         else:
             message.status, message.sent_at = MessageStatus.SENT, timezone.now()
     message.claimed_at = None

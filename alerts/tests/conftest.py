@@ -41,9 +41,10 @@ def make_channel(db, robots):
 
     def make(kind=ChannelKind.WECOM, *, rules=None, name=None, secret="", **fields):
         if kind != ChannelKind.EMAIL:
-            fields.setdefault("webhook_url", robots.url(f"/{kind}/hook-{name or kind}"))
+            path = f"/{kind}/hook-{Channel.objects.count() + 1}"
+            fields.setdefault("webhook_url", robots.url(path))
             if secret:
-                robots.secrets[f"/{kind}/hook-{name or kind}"] = secret
+                robots.secrets[path] = secret
         channel = Channel.objects.create(name=name or str(kind), kind=kind, secret=secret, **fields)
         channel.rules.set(Rule.objects.filter(key__in=rules) if rules is not None else Rule.objects.all())
         return channel
