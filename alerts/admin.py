@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin
@@ -155,7 +156,7 @@ class AlertAdmin(ModelAdmin):
             parts.append(self.acknowledgement(alert))
         if alert.silenced_until:
             parts.append(self.silence(alert))
-        return format_html_join(format_html("<br>"), "{}", ((part,) for part in parts)) if parts else "—"
+        return format_html_join(mark_safe("<br>"), "{}", ((part,) for part in parts)) if parts else "—"
 
     @admin.display(description=_("acknowledged"))
     def acknowledgement(self, alert: Alert):
@@ -340,7 +341,7 @@ class ChannelAdmin(ModelAdmin):
             query = urlencode({"channel__id__exact": channel.pk, "status": MessageStatus.PENDING})
             text = ngettext("%d waiting", "%d waiting", channel.waiting) % channel.waiting
             parts.append(format_html('<a href="{}?{}">{}</a>', url, query, text))
-        return format_html_join(format_html("<br>"), "{}", ((part,) for part in parts)) if parts else _("all delivered")
+        return format_html_join(mark_safe("<br>"), "{}", ((part,) for part in parts)) if parts else _("all delivered")
 
     @admin.action(description=_("Send a test message through the selected channels"), permissions=["change"])
     def send_test(self, request, queryset):

@@ -24,7 +24,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from .channels import DeliveryFailed, send
-from .models import Alert, Channel, MessageKind, MessageStatus, OutboxMessage, Resolution, Rule
+from .models import Alert, Channel, MessageKind, MessageStatus, OutboxMessage, Resolution, Rule, RuleKey
 from .rules import FAMILIES, Family, Subject
 from .texts import MESSAGE_LANGUAGE, RESOLUTION_SENDS_MESSAGE, Text, alert_text, digest_text, test_text
 
@@ -82,7 +82,7 @@ def alerts_evaluate(
     """
     now = now or timezone.now()
     result = Evaluation()
-    rules = {rule.key: rule for rule in Rule.objects.all()}
+    rules = rules_by_key()
     channels = _Channels()
     for family in families:
         with transaction.atomic():
@@ -91,6 +91,16 @@ def alerts_evaluate(
                 continue
             _evaluate_family(family, [rules[key] for key in family.keys], channels, now, customer_ids, codes, result)
     return result
+
+
+def rules_by_key() -> dict[str, Rule]:
+    """Every rule, by key. The migration creates them; one missing (a flushed database, a partial restore) is
+    created again with its defaults, so evaluation never depends on what a data load left."""
+    rules = {rule.key: rule for rule in Rule.objects.all()}
+    if len(rules) < len(RuleKey.values):
+        Rule.objects.bulk_create([Rule(key=key) for key in RuleKey.values if key not in rules], ignore_conflicts=True)
+        rules = {rule.key: rule for rule in Rule.objects.all()}
+    return rules
 
 
 def _claim(family: Family, rules: dict[str, Rule], now, *, lock: bool) -> bool:
@@ -173,7 +183,7 @@ def _evaluate_family(family, rules, channels, now, customer_ids, codes, result: 
         if not alert.is_silenced(now):
             messages += _queue(alert, MessageKind.OPENED, channels, subject.service_engineer, now)
     if messages:
-        OutboxMessage.objects.bulk_create(messages, batch_size=500)
+        OutboxMessage.objects.bulk_create(messages)
         result.messages += len(messages)
 
 
@@ -215,7 +225,7 @@ def _open(subjects: list[Subject], rules: list[Rule], now) -> list[tuple[Alert, 
         pairs.append((alert, subject))
     try:
         with transaction.atomic():
-            Alert.objects.bulk_create([alert for alert, _subject in pairs], batch_size=500)
+            Alert.objects.bulk_create([alert for alert, _subject in pairs])
         return pairs
     except IntegrityError:
         pass
