@@ -49,7 +49,7 @@ def ago(moment: datetime.datetime, now: datetime.datetime) -> str:
         hours = int(seconds // 3600)
         return ngettext("%(count)d hour ago", "%(count)d hours ago", hours) % {"count": hours}
     days = int(seconds // 86400)
-    return ngettext("%(count)d day ago", "%(count)d days ago", days) % {"count": days}
+    return ngettext("%(count)s day ago", "%(count)s days ago", days) % {"count": f"{days:,}"}
 
 
 def lasted(start: datetime.datetime, end: datetime.datetime) -> str:

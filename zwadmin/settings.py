@@ -321,6 +321,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = TELEMETRY_MAX_BODY_BYTES
 # How many unregistered codes are remembered; beyond it new codes are only logged.
 TELEMETRY_MAX_UNREGISTERED = env.int("ZWADMIN_TELEMETRY_MAX_UNREGISTERED", default=10000)
 
+# The console's theme (django-unfold) takes the site's names from here rather than from admin.site.
+UNFOLD = {"SITE_HEADER": _("Zhongwei customer console"), "SITE_TITLE": _("zwadmin")}
+
 # ---------------------------------------------------------------------------
 # Alerts (docs/alerts.md): messages to e-mail and the group robots, sent by `manage.py run_alerts`
 # ---------------------------------------------------------------------------
