@@ -135,19 +135,16 @@ class _Channels:
         ]
 
 
-def _subject_key(alert: Alert, family: Family):
-    return alert.code if family.by_code else alert.customer_id
-
-
 def _evaluate_family(family, rules, channels, now, customer_ids, codes, result: Evaluation) -> None:
-    open_alerts = Alert.objects.filter(rule__in=rules, resolved_at__isnull=True).select_related(
-        "rule", "customer", "acknowledged_by"
-    )
+    # The open alerts are read before the conditions (a concurrent opener's alert is then either seen here or
+    # refused by the constraint below), as plain rows: the steady run touches thousands and changes none.
+    open_alerts = Alert.objects.filter(rule__in=rules, resolved_at__isnull=True)
     if customer_ids is not None:
         open_alerts = open_alerts.filter(customer_id__in=customer_ids)
     if codes is not None:
         open_alerts = open_alerts.filter(customer__isnull=True, code__in=codes)
-    open_alerts = list(open_alerts)  # read before the conditions: see the module's docstring of rules
+    open_rows = list(open_alerts.values_list("pk", "rule_id", "customer_id", "code", "customer__removed_at"))
+    by_id = {rule.pk: rule for rule in rules}
     enabled = [rule for rule in rules if rule.enabled]
     current: dict[Any, Subject] = {}
     if enabled:
@@ -155,25 +152,27 @@ def _evaluate_family(family, rules, channels, now, customer_ids, codes, result: 
             current[subject.key] = subject
 
     held = set()  # (rule id, subject key) of the alerts that stay open
-    ending: dict[str, list[Alert]] = {}
-    for alert in open_alerts:
-        key = _subject_key(alert, family)
+    ending: dict[str, list[int]] = {}
+    for pk, rule_id, customer_id, code, removed_at in open_rows:
+        key = code if family.by_code else customer_id
         subject = current.get(key)
-        if subject is not None and subject.rule.pk == alert.rule_id:
-            held.add((alert.rule_id, key))
-        elif not alert.rule.enabled:
-            ending.setdefault(Resolution.DISABLED, []).append(alert)
-        elif alert.customer is not None and alert.customer.removed_at is not None:
-            ending.setdefault(Resolution.REMOVED, []).append(alert)
+        if subject is not None and subject.rule.pk == rule_id:
+            held.add((rule_id, key))
+            continue
+        if not by_id[rule_id].enabled:
+            resolution = Resolution.DISABLED
+        elif removed_at is not None:
+            resolution = Resolution.REMOVED
         elif subject is not None:
-            ending.setdefault(Resolution.SUPERSEDED, []).append(alert)
+            resolution = Resolution.SUPERSEDED
         else:
-            ending.setdefault(Resolution.ENDED, []).append(alert)
+            resolution = Resolution.ENDED
+        ending.setdefault(resolution, []).append(pk)
     starting = [subject for key, subject in current.items() if (subject.rule.pk, key) not in held]
 
     messages: list[OutboxMessage] = []
-    for resolution, alerts in ending.items():
-        for alert in _resolve(alerts, resolution, now):
+    for resolution, ids in ending.items():
+        for alert in _resolve(ids, resolution, now):
             result.resolved += 1
             if resolution in RESOLUTION_SENDS_MESSAGE and not alert.is_silenced(now):
                 engineer = alert.customer.service_engineer if alert.customer else ""
@@ -187,16 +186,17 @@ def _evaluate_family(family, rules, channels, now, customer_ids, codes, result: 
         result.messages += len(messages)
 
 
-def _resolve(alerts: list[Alert], resolution: str, now) -> list[Alert]:
-    """Resolve those of ``alerts`` still open (locked first: a concurrent evaluator that resolved one wins)."""
-    ids = [alert.pk for alert in alerts]
-    still_open = set(
-        Alert.objects.select_for_update().filter(pk__in=ids, resolved_at__isnull=True).values_list("pk", flat=True)
+def _resolve(ids: list[int], resolution: str, now) -> list[Alert]:
+    """Resolve those of the alerts ``ids`` still open (locked first: a concurrent evaluator that resolved one
+    wins); returns them, resolved."""
+    resolved = list(
+        Alert.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids, resolved_at__isnull=True)
+        .select_related("rule", "customer", "acknowledged_by")
     )
-    if not still_open:
+    if not resolved:
         return []
-    Alert.objects.filter(pk__in=still_open).update(resolved_at=now, resolution=resolution)
-    resolved = [alert for alert in alerts if alert.pk in still_open]
+    Alert.objects.filter(pk__in=[alert.pk for alert in resolved]).update(resolved_at=now, resolution=resolution)
     for alert in resolved:
         alert.resolved_at, alert.resolution = now, resolution
     return resolved

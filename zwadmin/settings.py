@@ -37,10 +37,6 @@ ALLOWED_HOSTS = env.list(
 )
 
 DJANGO_APPS = [
-    # django-unfold, the console's theme: before the admin, whose templates it overrides (its ready() puts its
-    # admin site in place of Django's before the admin's autodiscover registers the models).
-    "unfold",
-    "unfold.contrib.filters",  # its list filters (dropdowns, date ranges) in the alerts' pages
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -49,6 +45,12 @@ DJANGO_APPS = [
     "django.contrib.humanize",  # the console's "3 小时前" relative times
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+]
+# The console's theme (django-unfold): before django.contrib.admin, whose templates it overrides (its ready() puts
+# its admin site in place of Django's before the admin's autodiscover registers the models).
+THEME_APPS = [
+    "unfold",
+    "unfold.contrib.filters",  # date-range, autocomplete and dropdown list filters
 ]
 THIRD_PARTY_APPS = [
     "rest_framework",
@@ -67,8 +69,9 @@ LOCAL_APPS = [
     "telemetry",
     "alerts",
 ]
-# The console app first: its templates (the admin index with the fleet dashboard) override the admin's own.
-INSTALLED_APPS = ["console", *DJANGO_APPS, *THIRD_PARTY_APPS, *LOCAL_APPS]
+# The console app first: its templates (the admin index with the fleet dashboard) override the theme's and the
+# admin's own; the theme before the admin.
+INSTALLED_APPS = ["console", *THEME_APPS, *DJANGO_APPS, *THIRD_PARTY_APPS, *LOCAL_APPS]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

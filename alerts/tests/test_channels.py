@@ -95,7 +95,7 @@ def test_email_goes_through_a_real_smtp_server(silent_customer, make_channel, sm
     assert mail["Subject"].strip() == "【触发】服务器失联：0513001 江苏中威科技"  # folded: a long encoded word
     assert mail["Message-ID"] == f"<{OutboxMessage.objects.get().key}@zwadmin>"
     body = mail.get_content().replace("\r\n", "\n")
-    assert "客户：0513001 江苏中威科技\n负责服务人员：宋卫南\n状态：超过 48 小时无上报" in body
+    assert "客户：0513001 江苏中威科技\n负责服务人员：宋卫南\n告警内容：超过 48 小时无上报" in body
     assert f"https://console.example.com/admin/customers/customer/{silent_customer.pk}/change/" in body
 
 

@@ -142,7 +142,7 @@ def test_the_message_names_the_customer_its_engineer_the_state_since_when_and_li
         "**【触发】服务器失联：0513001 江苏中威科技**",
         "> 客户：0513001 江苏中威科技",
         "> 负责服务人员：宋卫南",
-        f"> 状态：超过 48 小时无上报，最近一次上报：{timezone.localtime(reported_at):%Y-%m-%d %H:%M}（2 天前）",
+        f"> 告警内容：超过 48 小时无上报，最近一次上报：{timezone.localtime(reported_at):%Y-%m-%d %H:%M}（2 天前）",
         f"> 开始于：{since:%Y-%m-%d %H:%M}（2 小时前）",
         f"[在控制台查看](https://console.example.com/admin/customers/customer/{customer.pk}/change/)",
     ]
