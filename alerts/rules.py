@@ -230,36 +230,31 @@ DAY = datetime.timedelta(days=1)
 
 def user_count(rules: list[Rule], now, customer_ids=None, codes=None) -> list[Subject]:
     """The latest reported user count against the last one reported at least a day before it: one index probe
-    per customer on (customer, -reported_at), in the one query."""
+    per customer on (customer, -reported_at) for that report's id, then those reports by primary key."""
     (rule,) = rules
     share = threshold(rule) / 100
     day_before = ServerReport.objects.filter(
         customer=OuterRef("pk"), reported_at__lte=OuterRef("server_status__reported_at") - DAY
     ).order_by("-reported_at")
-    rows = (
+    rows = list(
         _customers(customer_ids)
         .filter(server_status__isnull=False)
-        .annotate(
-            before=Subquery(day_before.values("count")[:1]), before_at=Subquery(day_before.values("reported_at")[:1])
-        )
-        .filter(before__gt=0)
-        .values(
-            *_CUSTOMER, "before", "before_at", now_count=F("server_status__count"), at=F("server_status__reported_at")
-        )
+        .annotate(before_id=Subquery(day_before.values("pk")[:1]))  # not filtered in SQL: that would probe twice
+        .values(*_CUSTOMER, "before_id", now_count=F("server_status__count"), at=F("server_status__reported_at"))
     )
-    return [
-        _subject(
-            rule,
-            row,
-            row["at"],
-            before=row["before"],
-            before_at=row["before_at"],
-            after=row["now_count"],
-            share=threshold(rule),
-        )
-        for row in rows
-        if abs(row["now_count"] - row["before"]) > share * row["before"]
-    ]
+    before = {
+        pk: (count, at)
+        for pk, count, at in ServerReport.objects.filter(
+            pk__in=[row["before_id"] for row in rows if row["before_id"]]
+        ).values_list("pk", "count", "reported_at")
+    }
+    subjects = []
+    for row in rows:
+        count, at = before.get(row["before_id"], (0, None))
+        if count > 0 and abs(row["now_count"] - count) > share * count:
+            details = {"before": count, "before_at": at, "after": row["now_count"], "share": threshold(rule)}
+            subjects.append(_subject(rule, row, row["at"], **details))
+    return subjects
 
 
 @dataclass(frozen=True)
