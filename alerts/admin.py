@@ -21,11 +21,11 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateTimeFilter, RelatedDropdownFilter
 from unfold.decorators import display
 
-from . import services
+from . import services, texts
 from .forms import ChannelForm, SilenceForm
 from .models import Alert, Channel, MessageStatus, OutboxMessage, Rule
 from .rules import RULES, silent_hours, threshold
-from .texts import headline, state, when
+from .texts import state, when
 
 
 class AlertStateFilter(admin.SimpleListFilter):
@@ -67,10 +67,20 @@ class ServiceEngineerFilter(admin.SimpleListFilter):
 STATE_LABELS = {"open": "danger", "acknowledged": "warning", "silenced": "info", "resolved": "success"}
 
 
+def _state(alert: Alert) -> tuple[str, str]:
+    if alert.resolved_at is not None:
+        return "resolved", _("resolved")
+    if alert.is_silenced():
+        return "silenced", _("silenced")
+    if alert.acknowledged_at is not None:
+        return "acknowledged", _("acknowledged")
+    return "open", _("open")
+
+
 @admin.register(Alert)
 class AlertAdmin(ModelAdmin):
     form = SilenceForm
-    list_display = ("state_label", "rule", "subject", "what", "since_display", "opened_at", "resolved_at", "handled")
+    list_display = ("state_label", "rule", "subject", "what", "since_display", "opened", "resolved", "handled")
     list_display_links = ("subject",)
     list_filter = (
         AlertStateFilter,
@@ -85,13 +95,13 @@ class AlertAdmin(ModelAdmin):
     date_hierarchy = None
     list_per_page = 50
     readonly_fields = (
-        "state_label",
+        "state_text",
         "rule",
         "subject",
         "what",
         "since_display",
-        "opened_at",
-        "resolved_at",
+        "opened",
+        "resolved",
         "resolution",
         "acknowledgement",
         "silence",
@@ -102,13 +112,13 @@ class AlertAdmin(ModelAdmin):
             None,
             {
                 "fields": (
-                    "state_label",
+                    "state_text",
                     "rule",
                     "subject",
                     "what",
                     "since_display",
-                    "opened_at",
-                    "resolved_at",
+                    "opened",
+                    "resolved",
                     "resolution",
                 )
             },
@@ -125,29 +135,35 @@ class AlertAdmin(ModelAdmin):
 
     @display(description=_("state"), label=STATE_LABELS)
     def state_label(self, alert: Alert):
-        if alert.resolved_at is not None:
-            return "resolved", _("resolved")
-        if alert.is_silenced():
-            return "silenced", _("silenced")
-        if alert.acknowledged_at is not None:
-            return "acknowledged", _("acknowledged")
-        return "open", _("open")
+        return _state(alert)
+
+    @admin.display(description=_("state"))
+    def state_text(self, alert: Alert):
+        return _state(alert)[1]
 
     @admin.display(description=_("customer"), ordering="code")
     def subject(self, alert: Alert):
         if alert.customer_id is None:
             url = reverse("admin:telemetry_unregisteredserver_changelist") + "?" + urlencode({"q": alert.code})
-            return format_html('<a href="{}">{} {}</a> ({})', url, alert.code, alert.name, _("unregistered"))
+            return format_html('<a href="{}">{}</a>', url, texts.subject(alert))
         url = reverse("admin:customers_customer_change", args=[alert.customer_id])
         return format_html('<a href="{}">{} {}</a>', url, alert.code, alert.name)
 
     @admin.display(description=_("what holds"))
     def what(self, alert: Alert):
-        return f"{headline(alert)}：{state(alert, timezone.now())}"
+        return state(alert, timezone.now())
 
     @admin.display(description=_("since"), ordering="since")
     def since_display(self, alert: Alert):
         return when(alert.since)
+
+    @admin.display(description=_("opened"), ordering="opened_at")
+    def opened(self, alert: Alert):
+        return when(alert.opened_at)
+
+    @admin.display(description=_("resolved"), ordering="resolved_at")
+    def resolved(self, alert: Alert):
+        return when(alert.resolved_at) if alert.resolved_at else "—"
 
     @admin.display(description=_("handled"))
     def handled(self, alert: Alert):
@@ -209,7 +225,7 @@ class AlertAdmin(ModelAdmin):
 
 @admin.register(Rule)
 class RuleAdmin(ModelAdmin):
-    list_display = ("rule_name", "enabled", "threshold_display", "meaning", "open_alerts", "evaluated_at")
+    list_display = ("rule_name", "enabled", "threshold_display", "meaning", "open_alerts", "evaluated")
     list_editable = ("enabled",)
     fields = ("rule_name", "meaning", "enabled", "threshold", "unit_and_default")
     readonly_fields = ("rule_name", "meaning", "unit_and_default")
@@ -230,6 +246,10 @@ class RuleAdmin(ModelAdmin):
     @admin.display(description=_("rule"), ordering="id")
     def rule_name(self, rule: Rule):
         return str(rule)
+
+    @admin.display(description=_("last evaluated"), ordering="evaluated_at")
+    def evaluated(self, rule: Rule):
+        return when(rule.evaluated_at) if rule.evaluated_at else "—"
 
     @admin.display(description=_("what it watches"))
     def meaning(self, rule: Rule):

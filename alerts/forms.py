@@ -10,7 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
-from unfold.widgets import UnfoldAdminPasswordWidget
+from unfold.widgets import UnfoldAdminPasswordWidget, UnfoldAdminTextareaWidget, UnfoldBooleanSwitchWidget
 
 from .models import Alert, Channel, ChannelKind
 
@@ -32,7 +32,9 @@ class ChannelForm(forms.ModelForm):
         widget=UnfoldAdminPasswordWidget(render_value=False),
         help_text=_("DingTalk (SEC…) and Feishu robots with signature verification on: write-only."),
     )
-    clear_secret = forms.BooleanField(label=_("remove the signing secret"), required=False)
+    clear_secret = forms.BooleanField(
+        label=_("remove the signing secret"), required=False, widget=UnfoldBooleanSwitchWidget
+    )
 
     class Meta:
         model = Channel
@@ -48,6 +50,7 @@ class ChannelForm(forms.ModelForm):
             "quiet_start",
             "quiet_end",
         )
+        widgets = {"recipients": UnfoldAdminTextareaWidget(attrs={"rows": 3})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

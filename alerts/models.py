@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.models import Customer
 
@@ -260,8 +261,8 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
 
     class Meta:
-        verbose_name = _("message")
-        verbose_name_plural = _("messages")
+        verbose_name = pgettext_lazy("alert message", "message")
+        verbose_name_plural = pgettext_lazy("alert message", "messages")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="outbox_pending_idx"),

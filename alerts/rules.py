@@ -16,8 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, JSONField, OuterRef, Q, Subquery
+from django.db.models.functions import JSONObject
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from customers.licence import LicenceState, licence_condition, licence_state
@@ -80,7 +82,13 @@ class Subject:
     name: str
     customer_id: Any = None
     service_engineer: str = ""
-    details: dict = field(default_factory=dict)
+    raw_details: dict = field(default_factory=dict)
+
+    @property
+    def details(self) -> dict:
+        """What the message shows, as JSON keeps it (made only for the subjects that open an alert: the steady
+        run holds thousands)."""
+        return {name: _plain(value) for name, value in self.raw_details.items()}
 
     @property
     def key(self):
@@ -103,7 +111,7 @@ def _subject(rule: Rule, row: dict, since: datetime.datetime, **details) -> Subj
         name=row["name"],
         customer_id=row["id"],
         service_engineer=row["service_engineer"],
-        details={name: _plain(value) for name, value in details.items()},
+        raw_details=details,
     )
 
 
@@ -214,12 +222,7 @@ def unregistered(rules: list[Rule], now, customer_ids=None, codes=None) -> list[
             since=row["first_seen_at"],
             code=row["code"],
             name=row["name"],
-            details={
-                "mac": row["mac"],
-                "ip": row["ip"],
-                "count": row["count"],
-                "last_seen": _plain(row["last_seen_at"]),
-            },
+            raw_details={"mac": row["mac"], "ip": row["ip"], "count": row["count"], "last_seen": row["last_seen_at"]},
         )
         for row in sightings.order_by().values("code", "name", "mac", "ip", "count", "first_seen_at", "last_seen_at")
     ]
@@ -230,28 +233,30 @@ DAY = datetime.timedelta(days=1)
 
 def user_count(rules: list[Rule], now, customer_ids=None, codes=None) -> list[Subject]:
     """The latest reported user count against the last one reported at least a day before it: one index probe
-    per customer on (customer, -reported_at) for that report's id, then those reports by primary key."""
+    per customer on (customer, -reported_at), returning that report's count and time together (JSON)."""
     (rule,) = rules
     share = threshold(rule) / 100
-    day_before = ServerReport.objects.filter(
-        customer=OuterRef("pk"), reported_at__lte=OuterRef("server_status__reported_at") - DAY
-    ).order_by("-reported_at")
-    rows = list(
+    day_before = (
+        ServerReport.objects.filter(
+            customer=OuterRef("pk"), reported_at__lte=OuterRef("server_status__reported_at") - DAY
+        )
+        .order_by("-reported_at")
+        .values(report=JSONObject(count="count", at="reported_at"))[:1]
+    )
+    rows = (
         _customers(customer_ids)
         .filter(server_status__isnull=False)
-        .annotate(before_id=Subquery(day_before.values("pk")[:1]))  # not filtered in SQL: that would probe twice
-        .values(*_CUSTOMER, "before_id", now_count=F("server_status__count"), at=F("server_status__reported_at"))
+        .annotate(before=Subquery(day_before, output_field=JSONField()))
+        .values(*_CUSTOMER, "before", now_count=F("server_status__count"), at=F("server_status__reported_at"))
     )
-    before = {
-        pk: (count, at)
-        for pk, count, at in ServerReport.objects.filter(
-            pk__in=[row["before_id"] for row in rows if row["before_id"]]
-        ).values_list("pk", "count", "reported_at")
-    }
     subjects = []
     for row in rows:
-        count, at = before.get(row["before_id"], (0, None))
+        before = row["before"] or {}
+        count = before.get("count") or 0
         if count > 0 and abs(row["now_count"] - count) > share * count:
+            at = parse_datetime(str(before.get("at")).replace(" ", "T"))
+            if at is not None and timezone.is_naive(at):  # SQLite keeps UTC without an offset
+                at = timezone.make_aware(at, datetime.UTC)
             details = {"before": count, "before_at": at, "after": row["now_count"], "share": threshold(rule)}
             subjects.append(_subject(rule, row, row["at"], **details))
     return subjects
