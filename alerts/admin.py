@@ -77,11 +77,15 @@ def _state(alert: Alert) -> tuple[str, str]:
     return "open", _("open")
 
 
+# What an alert's page shows first, read-only.
+SUMMARY = ("state_text", "rule", "subject", "what", "since_display", "opened", "resolved", "resolution")
+
+
 @admin.register(Alert)
 class AlertAdmin(ModelAdmin):
     form = SilenceForm
     list_display = ("state_label", "rule", "subject", "what", "since_display", "opened", "resolved", "handled")
-    list_display_links = ("subject",)
+    list_display_links = ("what",)  # the subject cell links to the customer
     list_filter = (
         AlertStateFilter,
         ("rule", RelatedDropdownFilter),
@@ -92,37 +96,10 @@ class AlertAdmin(ModelAdmin):
     list_select_related = ("rule", "customer", "acknowledged_by", "silenced_by")
     search_fields = ("code", "name")
     actions = ("acknowledge_selected",)
-    date_hierarchy = None
     list_per_page = 50
-    readonly_fields = (
-        "state_text",
-        "rule",
-        "subject",
-        "what",
-        "since_display",
-        "opened",
-        "resolved",
-        "resolution",
-        "acknowledgement",
-        "silence",
-        "message_list",
-    )
+    readonly_fields = (*SUMMARY, "acknowledgement", "silence", "message_list")
     fieldsets = (
-        (
-            None,
-            {
-                "fields": (
-                    "state_text",
-                    "rule",
-                    "subject",
-                    "what",
-                    "since_display",
-                    "opened",
-                    "resolved",
-                    "resolution",
-                )
-            },
-        ),
+        (None, {"fields": SUMMARY}),
         (_("Handling"), {"fields": ("acknowledgement", "silence", "silenced_until", "silence_reason")}),
         (_("Messages"), {"fields": ("message_list",)}),
     )
