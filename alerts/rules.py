@@ -16,10 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import F, JSONField, OuterRef, Q, Subquery
-from django.db.models.functions import JSONObject
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from customers.licence import LicenceState, licence_condition, licence_state
@@ -124,7 +122,7 @@ def _local_midnight(day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_current_timezone())
 
 
-def silent(rules: list[Rule], now, customer_ids=None, codes=None) -> list[Subject]:
+def silent(rules: list[Rule], now, customer_ids=None, codes=None, known=frozenset()) -> list[Subject]:
     (rule,) = rules
     after = silent_hours(rule)
     rows = (
@@ -140,7 +138,7 @@ def silent(rules: list[Rule], now, customer_ids=None, codes=None) -> list[Subjec
     ]
 
 
-def never_reported(rules: list[Rule], now, customer_ids=None, codes=None) -> list[Subject]:
+def never_reported(rules: list[Rule], now, customer_ids=None, codes=None, known=frozenset()) -> list[Subject]:
     (rule,) = rules
     grace = datetime.timedelta(days=threshold(rule))
     rows = (
@@ -153,7 +151,7 @@ def never_reported(rules: list[Rule], now, customer_ids=None, codes=None) -> lis
     ]
 
 
-def licence(rules: list[Rule], now, customer_ids=None, codes=None) -> list[Subject]:
+def licence(rules: list[Rule], now, customer_ids=None, codes=None, known=frozenset()) -> list[Subject]:
     """The ladder: each customer under its most urgent licence rule that holds (expired, then the narrowest
     window)."""
     today = timezone.localdate(now)
@@ -186,7 +184,7 @@ def licence(rules: list[Rule], now, customer_ids=None, codes=None) -> list[Subje
 
 
 def _mismatch(which: Mismatch, registered: str, reported: str):
-    def evaluate(rules: list[Rule], now, customer_ids=None, codes=None) -> list[Subject]:
+    def evaluate(rules: list[Rule], now, customer_ids=None, codes=None, known=frozenset()) -> list[Subject]:
         (rule,) = rules
         rows = (
             _customers(customer_ids)
@@ -207,7 +205,7 @@ def _mismatch(which: Mismatch, registered: str, reported: str):
     return evaluate
 
 
-def unregistered(rules: list[Rule], now, customer_ids=None, codes=None) -> list[Subject]:
+def unregistered(rules: list[Rule], now, customer_ids=None, codes=None, known=frozenset()) -> list[Subject]:
     """Codes that reported within the threshold's days and are still not in the registry (removed customers'
     codes included: creating the customer clears it)."""
     (rule,) = rules
@@ -231,34 +229,40 @@ def unregistered(rules: list[Rule], now, customer_ids=None, codes=None) -> list[
 DAY = datetime.timedelta(days=1)
 
 
-def user_count(rules: list[Rule], now, customer_ids=None, codes=None) -> list[Subject]:
-    """The latest reported user count against the last one reported at least a day before it: one index probe
-    per customer on (customer, -reported_at), returning that report's count and time together (JSON)."""
+def user_count(rules: list[Rule], now, customer_ids=None, codes=None, known=frozenset()) -> list[Subject]:
+    """The latest reported user count against the last one reported at least a day before it.
+
+    One query over the fleet, one index probe per customer on (customer, -reported_at), numbers only; then,
+    for the customers whose jump is new (not in ``known``), one query for the reports' times the message shows.
+    """
     (rule,) = rules
     share = threshold(rule) / 100
-    day_before = (
-        ServerReport.objects.filter(
-            customer=OuterRef("pk"), reported_at__lte=OuterRef("server_status__reported_at") - DAY
-        )
-        .order_by("-reported_at")
-        .values(report=JSONObject(count="count", at="reported_at"))[:1]
-    )
+    day_before = ServerReport.objects.filter(
+        customer=OuterRef("pk"), reported_at__lte=OuterRef("server_status__reported_at") - DAY
+    ).order_by("-reported_at")
     rows = (
         _customers(customer_ids)
         .filter(server_status__isnull=False)
-        .annotate(before=Subquery(day_before, output_field=JSONField()))
-        .values(*_CUSTOMER, "before", now_count=F("server_status__count"), at=F("server_status__reported_at"))
+        .annotate(before=Subquery(day_before.values("count")[:1]))
+        .values_list(*_CUSTOMER, "before", "server_status__count")
     )
+    changed = {
+        row[0]: row for row in rows if row[4] and abs(row[5] - row[4]) > share * row[4]
+    }  # (id, code, name, engineer, before, after) by customer id
+    new = [pk for pk in changed if (rule.pk, pk) not in known]
+    times = {}
+    if new:
+        times = {
+            pk: (at, before_at)
+            for pk, at, before_at in Customer.objects.filter(pk__in=new)
+            .annotate(before_at=Subquery(day_before.values("reported_at")[:1]))
+            .values_list("pk", "server_status__reported_at", "before_at")
+        }
     subjects = []
-    for row in rows:
-        before = row["before"] or {}
-        count = before.get("count") or 0
-        if count > 0 and abs(row["now_count"] - count) > share * count:
-            at = parse_datetime(str(before.get("at")).replace(" ", "T"))
-            if at is not None and timezone.is_naive(at):  # SQLite keeps UTC without an offset
-                at = timezone.make_aware(at, datetime.UTC)
-            details = {"before": count, "before_at": at, "after": row["now_count"], "share": threshold(rule)}
-            subjects.append(_subject(rule, row, row["at"], **details))
+    for pk, (_pk, code, name, engineer, before, after) in changed.items():
+        at, before_at = times.get(pk, (now, None))
+        row = {"id": pk, "code": code, "name": name, "service_engineer": engineer}
+        subjects.append(_subject(rule, row, at, before=before, before_at=before_at, after=after, share=threshold(rule)))
     return subjects
 
 

@@ -143,30 +143,31 @@ def _evaluate_family(family, rules, channels, now, customer_ids, codes, result: 
         open_alerts = open_alerts.filter(customer_id__in=customer_ids)
     if codes is not None:
         open_alerts = open_alerts.filter(customer__isnull=True, code__in=codes)
-    open_rows = list(open_alerts.values_list("pk", "rule_id", "customer_id", "code", "customer__removed_at"))
+    open_rows = [
+        (pk, rule_id, code if family.by_code else customer_id)
+        for pk, rule_id, customer_id, code in open_alerts.values_list("pk", "rule_id", "customer_id", "code")
+    ]
     by_id = {rule.pk: rule for rule in rules}
     enabled = [rule for rule in rules if rule.enabled]
     current: dict[Any, Subject] = {}
     if enabled:
-        for subject in family.subjects(enabled, now, customer_ids=customer_ids, codes=codes):
+        known = frozenset((rule_id, key) for _pk, rule_id, key in open_rows)
+        for subject in family.subjects(enabled, now, customer_ids=customer_ids, codes=codes, known=known):
             current[subject.key] = subject
 
     held = set()  # (rule id, subject key) of the alerts that stay open
     ending: dict[str, list[int]] = {}
-    for pk, rule_id, customer_id, code, removed_at in open_rows:
-        key = code if family.by_code else customer_id
+    for pk, rule_id, key in open_rows:
         subject = current.get(key)
         if subject is not None and subject.rule.pk == rule_id:
             held.add((rule_id, key))
             continue
         if not by_id[rule_id].enabled:
             resolution = Resolution.DISABLED
-        elif removed_at is not None:
-            resolution = Resolution.REMOVED
         elif subject is not None:
             resolution = Resolution.SUPERSEDED
         else:
-            resolution = Resolution.ENDED
+            resolution = Resolution.ENDED  # or REMOVED: _resolve tells, from the customer it reads
         ending.setdefault(resolution, []).append(pk)
     starting = [subject for key, subject in current.items() if (subject.rule.pk, key) not in held]
 
@@ -174,7 +175,7 @@ def _evaluate_family(family, rules, channels, now, customer_ids, codes, result: 
     for resolution, ids in ending.items():
         for alert in _resolve(ids, resolution, now):
             result.resolved += 1
-            if resolution in RESOLUTION_SENDS_MESSAGE and not alert.is_silenced(now):
+            if alert.resolution in RESOLUTION_SENDS_MESSAGE and not alert.is_silenced(now):
                 engineer = alert.customer.service_engineer if alert.customer else ""
                 messages += _queue(alert, MessageKind.RESOLVED, channels, engineer, now)
     for alert, subject in _open(starting, rules, now):
@@ -196,10 +197,22 @@ def _resolve(ids: list[int], resolution: str, now) -> list[Alert]:
     )
     if not resolved:
         return []
+    removed = [
+        alert
+        for alert in resolved
+        if resolution == Resolution.ENDED and alert.customer is not None and alert.customer.removed_at is not None
+    ]
+    if removed:  # the condition ended because the customer left the registry: nothing to announce
+        Alert.objects.filter(pk__in=[alert.pk for alert in removed]).update(
+            resolved_at=now, resolution=Resolution.REMOVED
+        )
+        for alert in removed:
+            alert.resolved_at, alert.resolution = now, Resolution.REMOVED
+        resolved = [alert for alert in resolved if alert.resolution != Resolution.REMOVED]
     Alert.objects.filter(pk__in=[alert.pk for alert in resolved]).update(resolved_at=now, resolution=resolution)
     for alert in resolved:
         alert.resolved_at, alert.resolution = now, resolution
-    return resolved
+    return [*removed, *resolved]
 
 
 def _open(subjects: list[Subject], rules: list[Rule], now) -> list[tuple[Alert, Subject]]:

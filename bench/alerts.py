@@ -121,7 +121,8 @@ def rows(result: dict, row, *, target_ms: float) -> list[dict]:
             why=why,
         ),
         row(
-            f"  first evaluation: {result['alerts_opened']:,} alerts opened",
+            f"  first evaluation: {result['alerts_opened']:,} alerts opened ({result['first_queries']} queries: "
+            "the inserts are split at PostgreSQL's 65,535 parameters)",
             result["first_ms"],
             None,
             None,
@@ -135,8 +136,7 @@ def rows(result: dict, row, *, target_ms: float) -> list[dict]:
             result["queries_small_fleet"],
             result["queries"] / result["queries_small_fleet"],
             "constant",
-            result["queries"] == result["queries_small_fleet"]
-            and result["first_queries"] == result["first_queries_small_fleet"],
+            result["queries"] == result["queries_small_fleet"],
             baseline_name="same evaluation, fleet of a few",
             why="a query per customer or per alert somewhere in alerts.services",
         ),
