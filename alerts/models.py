@@ -11,6 +11,7 @@ import re
 import uuid
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -42,7 +43,11 @@ class Rule(models.Model):
     key = models.CharField(_("rule"), max_length=20, choices=RuleKey.choices, unique=True, editable=False)
     enabled = models.BooleanField(_("enabled"), default=True)
     threshold = models.PositiveIntegerField(
-        _("threshold"), null=True, blank=True, help_text=_("Its unit and default are given beside each rule.")
+        _("threshold"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Its unit and default are given beside each rule."),
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     evaluated_at = models.DateTimeField(_("last evaluated"), null=True, blank=True, editable=False)
