@@ -129,7 +129,7 @@ class RobotReceiver:
                     }
             post = body.get("content", {}).get("post", {}).get("zh_cn", {})
             ok = body.get("msg_type") == "post" and post.get("title") and post.get("content")
-            return None if ok else {"code": 9499, "msg": "Bad Request"}
+            return None if ok else {"code": 19002, "msg": "params error"}
         return {"errcode": 404, "errmsg": "unknown robot"}
 
     @staticmethod
