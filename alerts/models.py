@@ -127,6 +127,8 @@ class Alert(models.Model):
             ),
         ]
         indexes = [
+            # Every evaluation reads a rule's open alerts: the history of resolved ones grows, this stays small.
+            models.Index(fields=["rule"], condition=Q(resolved_at__isnull=True), name="alert_open_rule_idx"),
             models.Index(fields=["-opened_at"], name="alert_opened_idx"),
             models.Index(fields=["customer", "-opened_at"], name="alert_customer_idx"),
         ]

@@ -118,6 +118,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='alert',
+            index=models.Index(condition=models.Q(('resolved_at__isnull', True)), fields=['rule'], name='alert_open_rule_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='alert',
             index=models.Index(fields=['-opened_at'], name='alert_opened_idx'),
         ),
         migrations.AddIndex(
