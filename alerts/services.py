@@ -65,6 +65,7 @@ class Evaluation:
     resolved: int = 0
     messages: int = 0
     skipped: list[str] = field(default_factory=list)  # families another node was evaluating
+    failed: list[str] = field(default_factory=list)  # families that raised (logged, rolled back)
 
 
 def alerts_evaluate(
@@ -85,11 +86,17 @@ def alerts_evaluate(
     rules = rules_by_key()
     channels = _Channels()
     for family in families:
-        with transaction.atomic():
-            if not _claim(family, rules, now, lock=lock and customer_ids is None and codes is None):
-                result.skipped.append(family.name)
-                continue
-            _evaluate_family(family, [rules[key] for key in family.keys], channels, now, customer_ids, codes, result)
+        try:
+            with transaction.atomic():
+                if not _claim(family, rules, now, lock=lock and customer_ids is None and codes is None):
+                    result.skipped.append(family.name)
+                    continue
+                _evaluate_family(
+                    family, [rules[key] for key in family.keys], channels, now, customer_ids, codes, result
+                )
+        except Exception:  # one rule's failure (rolled back) must not keep the others from running
+            logger.exception("Alert rules %s could not be evaluated", family.name)
+            result.failed.append(family.name)
     return result
 
 

@@ -1,6 +1,7 @@
 """Evaluation: a fixed number of queries whatever the fleet, one open alert per condition enforced by the
 database, and what operators do (acknowledge, silence)."""
 
+import dataclasses
 import datetime
 
 import pytest
@@ -145,3 +146,22 @@ def test_a_silence_needs_a_reason(make_customer, admin_user):
 
     with pytest.raises(ValidationError):
         alert_silence(alert=alert, until=timezone.localdate(), reason="", by=admin_user)
+
+
+def test_a_rule_that_fails_is_logged_and_the_others_still_run(make_customer, report_from, make_channel):
+    import alerts.rules
+
+    report_from(make_customer(), ago=datetime.timedelta(hours=50))
+    make_channel()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    families = tuple(
+        dataclasses.replace(family, subjects=broken) if family.name == "licence" else family
+        for family in alerts.rules.FAMILIES
+    )
+    result = alerts_evaluate(families=families)
+
+    assert result.failed == ["licence"]
+    assert Alert.objects.get().rule.key == RuleKey.SILENT

@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from alerts.services import alerts_evaluate, outbox_drain
 
@@ -27,3 +27,5 @@ class Command(BaseCommand):
                 f"Messages: {drain.sent} sent, {drain.retrying} to retry, {drain.failed} failed, "
                 f"{drain.digests} digests made, {drain.gave_up} given up, {drain.unconfirmed} outcome unknown."
             )
+        if not no_evaluate and evaluation.failed:  # after sending: the other rules' messages still go out
+            raise CommandError(f"could not evaluate {', '.join(evaluation.failed)} (logged above)")
