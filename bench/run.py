@@ -1,6 +1,6 @@
 """``make bench``: every benchmark of ISSUE 6 in one run, a table on stdout and the same as JSON in artifacts/.
 
-    .venv/bin/python -m bench.run [--rounds 5] [--only lookup,ingest,lists,dashboard] [--quick]
+    .venv/bin/python -m bench.run [--rounds 5] [--only lookup,ingest,lists,dashboard,alerts] [--quick]
 
 Needs PostgreSQL and Redis on this machine (started when they are down) and wrk. It drops and recreates
 the database ``zwadmin_bench`` (``BENCH_DATABASE_URL``) and flushes Redis database 15 (``BENCH_REDIS_URL``).
@@ -33,7 +33,7 @@ from .common import (
     recreate_database,
 )
 
-SECTIONS = ("lookup", "ingest", "lists", "dashboard")
+SECTIONS = ("lookup", "ingest", "lists", "dashboard", "alerts")
 
 # Where a full run publishes its table: between these two lines of docs/performance.md, replacing what is there.
 DOCS_RESULTS = PROJECT_DIR / "docs" / "performance.md"
@@ -47,6 +47,7 @@ TARGETS = {
     "memory_mb": 300,  # peak RSS of the worker during the 50,000-user commit
     "list_ms": 50,
     "dashboard_ms": 300,
+    "alerts_ms": 1000,  # one evaluation of every alert rule (bench/alerts.py)
 }
 
 
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_environment(database_url, redis_url, static_root)
     setup_django(static_root)
 
-    from . import ingest, lookup, pages
+    from . import alerts, ingest, lookup, pages
 
     report: dict = {
         "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     small_fleet_queries = None
     if "dashboard" in sections:
         small_fleet_queries = pages.dashboard_queries()
+    small_alert_queries = alerts.small_fleet_queries() if "alerts" in sections else None
     if "lists" in sections or "dashboard" in sections:
         log("lists: generating 50,000 users of one customer (and of 4 others) in SQL")
         pages.generate_lists_data()
@@ -116,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         log(f"dashboard: generating {pages.CUSTOMERS:,} customers and {pages.REPORTS:,} reports in SQL")
         pages.generate_fleet_data()
         results["dashboard"] = pages.run_dashboard(rounds=args.rounds, small_fleet_queries=small_fleet_queries)
+    if "alerts" in sections:
+        if args.quick:
+            pages.CUSTOMERS, pages.REPORTS = 500, 100_000
+        results["alerts"] = alerts.run(rounds=args.rounds, small=small_alert_queries)
     report["finished"] = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
 
     rows = table_rows(results)
@@ -284,6 +290,10 @@ def table_rows(results: dict) -> list[dict]:
                 why=WHY["queries"],
             )
         )
+    if "alerts" in results:
+        from . import alerts
+
+        rows += alerts.rows(results["alerts"], _row, target_ms=TARGETS["alerts_ms"])
     return rows
 
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 from customers.licence import LicenceState, licence_condition, licence_state
 from customers.models import Customer
 from telemetry.models import ServerReport, UnregisteredServer, UsageDay
+from telemetry.selectors import unregistered_servers
 from telemetry.states import (
     MISMATCH_CONDITIONS,
     REPORTED_LAST_DAY,
@@ -41,12 +42,6 @@ REPORTS_PER_DAY_DAYS = 30
 # The 需要处理 table's length on the front page; the customer list filtered by 需要处理 (?attention=yes) names
 # every one, and the figures above the table link to each kind.
 TROUBLE_ROWS = 20
-
-
-def unregistered_servers():
-    """Reporting codes the registry does not know. A code registered since (removed ones included) no longer
-    counts: creating the customer is what clears a sighting, and the sighting itself stays as history."""
-    return UnregisteredServer.objects.exclude(code__in=Customer.objects.values("code"))
 
 
 @dataclass(frozen=True)

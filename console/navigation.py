@@ -1,9 +1,10 @@
 """The console's sidebar (django-unfold's ``SIDEBAR["navigation"]``): the pages grouped by the operators' tasks.
 
-客户 (the registry), 运行监控 (what needs attention: the dashboard, silent servers, mismatches, unregistered
-servers; alerts join it), 上报数据 (what servers reported), 账号与安全 (staff, roles, tokens, login records:
-last, used least). Each item shows only to staff who may view its page, and a group without a visible item is
-not shown at all. Links that open a filtered list are active only on that filter, not on the whole list.
+客户 (the registry); 运行监控 (what needs attention: the dashboard, silent servers, mismatches, unregistered
+servers, the alerts and their rules, channels and messages); 上报数据 (what servers reported); 账号与安全
+(staff, roles, tokens, login records: last, used least). Each item shows only to staff who may view its page,
+and a group without a visible item is not shown at all. Links that open a filtered list are active only on
+that filter, not on the whole list.
 """
 
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.licence import LicenceState
 from telemetry.states import Mismatch, ReportingState
@@ -20,7 +22,7 @@ from telemetry.states import Mismatch, ReportingState
 CUSTOMERS = "admin:customers_customer_changelist"
 
 # Which list parameters a filtered link stands for: the plain list is active when none of them is set.
-FILTERED_BY = ("registry", "attention", "reporting", "mismatch", "licence", "registered")
+FILTERED_BY = ("registry", "attention", "reporting", "mismatch", "licence", "registered", "state", "status")
 
 
 def console_stylesheet(request: HttpRequest) -> str:
@@ -119,6 +121,15 @@ def sidebar(request: HttpRequest) -> list[dict]:
                     "admin:telemetry_unregisteredserver_changelist",
                     "telemetry.view_unregisteredserver",
                     registered="no",
+                ),
+                _item(_("Alerts"), "notifications_active", "admin:alerts_alert_changelist", "alerts.view_alert"),
+                _item(_("Alert rules"), "tune", "admin:alerts_rule_changelist", "alerts.view_rule"),
+                _item(_("Notification channels"), "campaign", "admin:alerts_channel_changelist", "alerts.view_channel"),
+                _item(
+                    pgettext_lazy("alert message", "Messages"),
+                    "outgoing_mail",
+                    "admin:alerts_outboxmessage_changelist",
+                    "alerts.view_outboxmessage",
                 ),
             ],
         },

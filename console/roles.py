@@ -2,7 +2,8 @@
 
 Two groups, kept in step with this table after every ``migrate`` (and by
 ``manage.py setup_roles``): 运维 (operations) keep the registry and see
-everything; 技术支持 (support) see customers, users, groups and reports and
+everything, manage the alerts' rules and channels and acknowledge or silence
+alerts; 技术支持 (support) see customers, users, groups, reports and alerts and
 change nothing. A staff member gets a role by joining its group (README
 "Roles"); superusers hold every permission anyway.
 """
@@ -25,6 +26,7 @@ _SEE_EVERYTHING = [
     "telemetry.view_unregisteredserver",
     "telemetry.view_serverchange",
     "telemetry.view_usageday",
+    "alerts.view_alert",
 ]
 
 ROLES: dict[str, list[str]] = {
@@ -33,6 +35,15 @@ ROLES: dict[str, list[str]] = {
         "customers.add_customer",
         "customers.change_customer",
         "customers.delete_customer",  # removal is soft: remove and restore
+        "alerts.change_alert",  # acknowledge and silence
+        "alerts.view_rule",
+        "alerts.change_rule",  # enable, disable, thresholds
+        "alerts.view_channel",
+        "alerts.add_channel",
+        "alerts.change_channel",  # and send its test message
+        "alerts.delete_channel",
+        "alerts.view_outboxmessage",
+        "alerts.change_outboxmessage",  # send a failed message again
     ],
     SUPPORT: _SEE_EVERYTHING,
 }

@@ -37,17 +37,25 @@ LICENCE_TONES = {
 }
 
 
-def _boundaries(today: datetime.date | None) -> tuple[datetime.date, datetime.date]:
+def _boundaries(
+    today: datetime.date | None, within_days: int = EXPIRING_WITHIN_DAYS
+) -> tuple[datetime.date, datetime.date]:
     """Today, and the last day of the "expiring" window."""
     today = today or timezone.localdate()
-    return today, today + datetime.timedelta(days=EXPIRING_WITHIN_DAYS)
+    return today, today + datetime.timedelta(days=within_days)
 
 
-def licence_state(timeout: datetime.date | None, today: datetime.date | None = None) -> LicenceState:
-    """The state of a licence that expires on ``timeout`` (``None``: no date)."""
+def licence_state(
+    timeout: datetime.date | None, today: datetime.date | None = None, *, within_days: int = EXPIRING_WITHIN_DAYS
+) -> LicenceState:
+    """The state of a licence that expires on ``timeout`` (``None``: no date).
+
+    ``within_days`` narrows (or widens) the "expiring" window for a caller that warns earlier or later than the
+    console's 30 days (the alerts' licence rules); everything else keeps the default.
+    """
     if timeout is None:
         return LicenceState.UNKNOWN
-    today, last_expiring_day = _boundaries(today)
+    today, last_expiring_day = _boundaries(today, within_days)
     if timeout < today:
         return LicenceState.EXPIRED
     if timeout <= last_expiring_day:
@@ -55,9 +63,14 @@ def licence_state(timeout: datetime.date | None, today: datetime.date | None = N
     return LicenceState.OK
 
 
-def licence_condition(state: str, today: datetime.date | None = None, *, prefix: str = "") -> Q | None:
-    """A filter on ``<prefix>timeout`` for the customers in ``state``; ``None`` for an unknown state."""
-    today, last_expiring_day = _boundaries(today)
+def licence_condition(
+    state: str, today: datetime.date | None = None, *, prefix: str = "", within_days: int = EXPIRING_WITHIN_DAYS
+) -> Q | None:
+    """A filter on ``<prefix>timeout`` for the customers in ``state``; ``None`` for an unknown state.
+
+    ``within_days``: as for ``licence_state``.
+    """
+    today, last_expiring_day = _boundaries(today, within_days)
     timeout = f"{prefix}timeout"
     return {
         LicenceState.EXPIRED: Q(**{f"{timeout}__lt": today}),

@@ -4,7 +4,14 @@ from django.db.models import BooleanField, ExpressionWrapper, QuerySet
 
 from customers.models import Customer
 
+from .models import UnregisteredServer
 from .states import MISMATCH_CONDITIONS, Mismatch
+
+
+def unregistered_servers() -> QuerySet[UnregisteredServer]:
+    """Reporting codes the registry does not know. A code registered since (removed ones included) no longer
+    counts: creating the customer is what clears a sighting, and the sighting itself stays as history."""
+    return UnregisteredServer.objects.exclude(code__in=Customer.objects.values("code"))
 
 
 def customers_with_mismatch(*, queryset: QuerySet[Customer] | None = None) -> QuerySet[Customer]:

@@ -35,6 +35,7 @@ from customers.errors import IngestKeyRejected, RemovedCustomer, UnknownCode
 from customers.models import Customer, ingest_key_digest, ingest_key_matches
 
 from .models import MAX_COUNT, ImGroup, ImUser, ServerChange, ServerReport, ServerStatus, UnregisteredServer, UsageDay
+from .signals import reports_committed
 from .states import differs
 from .validators import GROUP_FIELDS, USER_FIELDS, Cleaner, validate_records
 
@@ -126,12 +127,14 @@ def server_report_commit(
                 now=now,
                 details={"name": name, "mac": mac, "ip": ip, "count": count},
             )
+            _announce(unknown_codes=[code])
         elif key_ok and customer.removed_at is None:
             if gate is not None:
                 gate([code], [])
             report = ServerReport.objects.create(customer=customer, **reported)
             _record_server_changes(customer.pk, reported, now)
             _upsert_status(customer.pk, reported, now)
+            _announce(customer_ids=[customer.pk])
     if customer is None:
         logger.info("Server report for unknown code %s from %s", code, sender_address)
         raise UnknownCode()
@@ -221,6 +224,7 @@ def _batch_commit(
                 rows[(found.id, values[1])] = values[2:]
         if unknown:
             _record_sightings(unknown, sender_address=sender_address, now=now)
+            _announce(unknown_codes=unknown)
         if rows:
             if connection.vendor == "postgresql":
                 _copy_upsert(kind, rows, now)
@@ -244,6 +248,16 @@ def _batch_commit(
         ),
     )
     return result
+
+
+def _announce(*, customer_ids: list[Any] = (), unknown_codes: list[str] = ()) -> None:
+    """Send ``signals.reports_committed`` once the transaction commits (never for a rolled-back one)."""
+    transaction.on_commit(
+        lambda: reports_committed.send(
+            sender=Customer, customer_ids=list(customer_ids), unknown_codes=list(unknown_codes)
+        ),
+        robust=True,
+    )
 
 
 def _some(codes: list[str], shown: int = 20) -> str:

@@ -56,13 +56,20 @@ def reporting_state(last_report: datetime.datetime | None, now: datetime.datetim
     return ReportingState.LIVE if last_report >= now - silent_after() else ReportingState.SILENT
 
 
-def reporting_condition(state: str, now: datetime.datetime | None = None) -> Q | None:
-    """A ``Customer`` filter for a reporting state (or ``REPORTED_LAST_DAY``); ``None`` for an unknown one."""
+def reporting_condition(
+    state: str, now: datetime.datetime | None = None, *, after: datetime.timedelta | None = None
+) -> Q | None:
+    """A ``Customer`` filter for a reporting state (or ``REPORTED_LAST_DAY``); ``None`` for an unknown one.
+
+    ``after`` moves the silent boundary for a caller that allows longer or shorter (the alerts' silent rule);
+    by default it is ``silent_after()``, the console's.
+    """
     now = now or timezone.now()
+    after = silent_after() if after is None else after
     if state == ReportingState.LIVE:
-        return Q(server_status__reported_at__gte=now - silent_after())
+        return Q(server_status__reported_at__gte=now - after)
     if state == ReportingState.SILENT:
-        return Q(server_status__reported_at__lt=now - silent_after())
+        return Q(server_status__reported_at__lt=now - after)
     if state == ReportingState.NEVER:
         return Q(server_status__isnull=True)
     if state == REPORTED_LAST_DAY:

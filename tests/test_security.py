@@ -19,6 +19,7 @@ PRODUCTION = {
     "DJANGO_NUM_PROXIES": "1",
     "DATABASE_URL": "postgres://zwadmin@db.internal:5432/zwadmin",
     "REDIS_URL": "redis://redis.internal:6379/0",
+    "ZWADMIN_PUBLIC_URL": "https://console.zwtx.cn",
 }
 
 
@@ -48,6 +49,13 @@ def test_check_deploy_warns_when_num_proxies_is_not_set():
     assert result.returncode != 0
     assert "zwadmin.W001" in result.stderr
     assert "X-Forwarded-For is ignored" in result.stderr  # what the code does (client_ip), not the opposite
+
+
+def test_check_deploy_warns_when_alert_messages_cannot_link_to_the_console():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION, "ZWADMIN_PUBLIC_URL": None})
+
+    assert result.returncode != 0
+    assert "alerts.W001" in result.stderr
 
 
 def test_the_app_refuses_to_start_without_a_secret_key():

@@ -68,6 +68,7 @@ LOCAL_APPS = [
     "zwadmin",
     "customers",
     "telemetry",
+    "alerts",
 ]
 # The console app first: its templates (the admin index with the fleet dashboard) override the theme's and the
 # admin's own; the theme before the admin.
@@ -329,6 +330,21 @@ TELEMETRY_MAX_BODY_BYTES = env.int("ZWADMIN_TELEMETRY_MAX_BODY_BYTES", default=3
 DATA_UPLOAD_MAX_MEMORY_SIZE = TELEMETRY_MAX_BODY_BYTES
 # How many unregistered codes are remembered; beyond it new codes are only logged.
 TELEMETRY_MAX_UNREGISTERED = env.int("ZWADMIN_TELEMETRY_MAX_UNREGISTERED", default=10000)
+
+
+# ---------------------------------------------------------------------------
+# Alerts (docs/alerts.md): messages to e-mail and the group robots, sent by `manage.py run_alerts`
+# ---------------------------------------------------------------------------
+# The console as operators reach it, for the links in messages: https://console.example.com (no trailing
+# slash). Unset in production, messages carry paths only and `check --deploy` warns (alerts.W001).
+PUBLIC_URL = env.str("ZWADMIN_PUBLIC_URL", default="http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+# The mail server as a URL (django-environ): smtp://user:password@mail.example.com:25,
+# smtp+tls://…:587 (STARTTLS), smtp+ssl://…:465; consolemail:// prints messages (the default in debug runs).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="zwadmin@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds one attempt to send a message (SMTP or a robot's webhook) may take before it counts as timed out.
+ALERTS_SEND_TIMEOUT_SECONDS = env.int("ZWADMIN_ALERTS_SEND_TIMEOUT_SECONDS", default=10)
 
 # ---------------------------------------------------------------------------
 # Audit trail (django-simple-history) and exports (django-import-export)

@@ -65,3 +65,23 @@ def test_load_demo_is_fast():
     call_command("load_demo", verbosity=0)
 
     assert time.monotonic() - started < 5
+
+
+def test_load_demo_opens_alerts_and_mails_them_through_its_channel(mailoutbox):
+    from alerts.models import Alert, Channel, MessageStatus, OutboxMessage
+
+    call_command("load_demo", verbosity=0)
+    call_command("load_demo", verbosity=0)  # again: the same alerts, mailed again
+
+    channel = Channel.objects.get(name="运维邮件组")
+    assert (channel.kind, channel.recipient_list) == ("email", ["ops@example.com"])
+    assert Alert.objects.filter(resolved_at__isnull=True).count() == 9
+    subjects = sorted(mail.subject for mail in mailoutbox[-5:])
+    assert subjects == [
+        "【触发】上报 MAC 与登记不一致：0250017 南京金陵医院",
+        "【触发】上报许可证到期日与登记不一致：0210042 上海浦江物流",
+        "【触发】许可证 30 天内到期：0571005 杭州西湖电子",
+        "【触发】许可证已过期：0210042 上海浦江物流",
+        "【触发】许可证已过期：0513001 江苏中威科技",
+    ]
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
