@@ -91,22 +91,22 @@ class AttentionFilter(admin.SimpleListFilter):
 
 
 class LastReportFilter(RangeDateFilter):
-    """The latest report's day, from and to both included (a date-time range would end at the "to" day's 00:00)."""
+    """The latest report's day, from and to both included, as local days (China time): the theme's own filter
+    compares the date-time column with bare dates, which the database reads as naive midnights."""
 
     def queryset(self, request, queryset):
-        to = self.used_parameters.get(f"{self.parameter_name}_to")
-        if to:
-            self.used_parameters.pop(f"{self.parameter_name}_to")
-        queryset = super().queryset(request, queryset)
-        if queryset is None or not to:
-            return queryset
-        try:
-            day = datetime.date.fromisoformat(to)
-        except ValueError:
-            return queryset
-        next_day = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min)
-        self.used_parameters[f"{self.parameter_name}_to"] = to
-        return queryset.filter(**{f"{self.parameter_name}__lt": timezone.make_aware(next_day)})
+        bounds = {}
+        for side, lookup, days_after in (("from", "gte", 0), ("to", "lt", 1)):
+            value = self.used_parameters.get(f"{self.parameter_name}_{side}")
+            if not isinstance(value, str) or not value:
+                continue
+            try:
+                day = datetime.date.fromisoformat(value)
+            except ValueError:
+                return None  # not a date: no filter, as the theme does (its form marks the field)
+            midnight = datetime.datetime.combine(day + datetime.timedelta(days=days_after), datetime.time.min)
+            bounds[f"{self.parameter_name}__{lookup}"] = timezone.make_aware(midnight)
+        return queryset.filter(**bounds)
 
 
 def changelist_url(model, customer: Customer) -> str:
