@@ -28,6 +28,17 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/zwadmin_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
+def bench_urls() -> tuple[str, str]:
+    """The bench database and Redis: ``BENCH_DATABASE_URL`` and ``BENCH_REDIS_URL``, else the defaults above.
+
+    Two people benchmarking on one machine give each run its own (the database is dropped at every run).
+    """
+    return (
+        os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
+        os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
+    )
+
+
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 

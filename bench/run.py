@@ -22,9 +22,8 @@ import tempfile
 from pathlib import Path
 
 from .common import (
-    DEFAULT_DATABASE_URL,
-    DEFAULT_REDIS_URL,
     PROJECT_DIR,
+    bench_urls,
     configure_environment,
     ensure_services,
     flush_redis,
@@ -74,8 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
 
-    database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
-    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
+    database_url, redis_url = bench_urls()
     sys.path.insert(0, str(PROJECT_DIR))
     ensure_services(database_url, redis_url)
     recreate_database(database_url)
