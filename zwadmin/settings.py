@@ -67,6 +67,10 @@ INSTALLED_APPS = ["console", *DJANGO_APPS, *THIRD_PARTY_APPS, *LOCAL_APPS]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The machine paths (the client lookup, the commits, /healthz) are answered here, with the checks they need
+    # (allowed hosts, language) and none of the console's middleware below (zwadmin/machine.py). Middleware that
+    # the machine paths need goes above this line.
+    "zwadmin.machine.MachineViewMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -1,0 +1,270 @@
+"""Serving: the same app and database under granian (production) and under gunicorn (its former setup), side by side.
+
+Two nodes run at once on this machine, each idle while the other is measured:
+
+- granian as production runs it (``python -m zwadmin.serve``: a worker per core, the request log, the machine
+  paths' short way through Django);
+- gunicorn as production ran it until this change (``bench/gunicorn.conf.py``: 2 × CPUs + 1 sync workers, its JSON
+  access log), serving Django as it was: every request through the whole middleware chain.
+
+Every round measures, in alternating order, wrk against the lookup (a cache hit) and against the constant view
+(``/bench/constant``, a fixed ``JsonResponse`` behind the whole middleware chain) on each node, at 16 and at 64
+connections; then one 30,000-user commit (form-encoded POST, new rows) to each node. The table shows each figure
+side by side; the targets are granian's lookup against gunicorn's and against granian's own constant view.
+
+``--capacity`` adds what one granian node sustains: ``capacity()`` below.
+"""
+
+import io
+import shutil
+import time
+from contextlib import ExitStack
+
+import orjson
+
+from . import ingest, lookup
+from .common import SERVERS, log, median, start_node, summary
+
+CONNECTIONS = (16, 64)
+PATHS = {"lookup": lookup.LOOKUP_PATH, "constant": lookup.CONSTANT_PATH}
+COMMIT_USERS = 30_000
+
+TARGETS = {
+    "lookup_vs_gunicorn": 3.0,  # granian's lookup requests/s ≥ 3 × gunicorn's, at 64 connections
+    "lookup_vs_constant": 1.0,  # granian's lookup requests/s ≥ 1 × granian's constant view, at 64 connections
+    "lookup_p99_ms": 40,  # granian's lookup p99 at 64 connections
+}
+TARGET_CONNECTIONS = 64
+
+WHY = {
+    "vs_gunicorn": "both nodes share two cores with wrk and with each other's idle workers; a busy machine "
+    "compresses every ratio toward 1 (see the rounds in the JSON)",
+    "vs_constant": "the lookup reads Redis's invalidations (one non-blocking socket read) and its answer; the "
+    "constant view pays the console's middleware instead",
+    "p99": "at 64 connections on two cores, a request waits for the others' turns on the CPU; wrk itself takes one",
+}
+
+
+def _empty_users() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE telemetry_imuser")
+
+
+def run(*, rounds: int, seconds: float, commit_users: int = COMMIT_USERS) -> dict:
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: `apt-get install wrk` (make bench installs it when it runs as root)")
+    lookup.prepare()
+    body = ingest.form_body(ingest.records(commit_users, seed=1))
+    results: dict = {"servers": list(SERVERS), "commit_users": commit_users}
+    with ExitStack() as stack:
+        nodes = {server: start_node(stack, server=server) for server in SERVERS}
+        for server, node in nodes.items():
+            status, answer = node.request("GET", lookup.LOOKUP_PATH)
+            if status != 200:
+                raise RuntimeError(f"{server}: the lookup answered {status}: {answer[:200]!r}")
+            results.setdefault("workers", {})[server] = len(node.worker_pids())
+        for connections in CONNECTIONS:
+            log(f"serving: {rounds} rounds × {len(SERVERS) * len(PATHS)} × {seconds}s at {connections} connections")
+            for node in nodes.values():  # a short warm-up of every path at this concurrency
+                for path in PATHS.values():
+                    lookup.wrk(node.url + path, connections, 1)
+            runs = [(server, name) for server in SERVERS for name in PATHS]
+            measured: dict = {run: [] for run in runs}
+            for index in range(rounds):
+                for server, name in runs if index % 2 == 0 else runs[::-1]:
+                    measured[server, name].append(lookup.wrk(nodes[server].url + PATHS[name], connections, seconds))
+            results[connections] = {
+                name: {
+                    server: {
+                        key: summary([r[key] for r in measured[server, name]]) for key in ("rps", "p50_ms", "p99_ms")
+                    }
+                    for server in SERVERS
+                }
+                for name in PATHS
+            }
+            figures = results[connections]
+            log(
+                f"serving c={connections}: lookup "
+                + ", ".join(f"{s} {figures['lookup'][s]['rps']['median']:,.0f}" for s in SERVERS)
+                + " req/s; constant "
+                + ", ".join(f"{s} {figures['constant'][s]['rps']['median']:,.0f}" for s in SERVERS)
+                + " req/s"
+            )
+        log(f"serving: {rounds} rounds of a {commit_users:,}-user commit ({len(body) / 1e6:.1f} MB) to each server")
+        commits: dict = {server: [] for server in SERVERS}
+        for index in range(rounds):
+            for server in SERVERS if index % 2 == 0 else SERVERS[::-1]:
+                _empty_users()
+                start = time.perf_counter()
+                status, answer = nodes[server].request("POST", "/api/user/commit", body, ingest.FORM)
+                commits[server].append(time.perf_counter() - start)
+                if status != 200 or orjson.loads(answer)["accepted"] != commit_users:
+                    raise RuntimeError(f"{server}: the commit answered {status}: {answer[:300]!r}")
+        results["commit_s"] = {server: summary(commits[server]) for server in SERVERS}
+        log(f"serving commit of {commit_users:,}: " + ", ".join(f"{s} {median(commits[s]):.2f}s" for s in SERVERS))
+    return results
+
+
+def table_rows(results: dict, row) -> list[dict]:
+    """The side-by-side rows of ``results`` for bench/run.py's table; ``row`` is its row constructor."""
+    rows = []
+    for connections in CONNECTIONS:
+        figures = results.get(connections) or results.get(str(connections))
+        if not figures:
+            continue
+        targeted = connections == TARGET_CONNECTIONS
+        look, const = figures["lookup"], figures["constant"]
+        granian, gunicorn = look["granian"]["rps"]["median"], look["gunicorn"]["rps"]["median"]
+        goal = TARGETS["lookup_vs_gunicorn"]
+        rows.append(
+            row(
+                f"lookup c={connections} req/s, granian vs gunicorn",
+                granian,
+                gunicorn,
+                granian / gunicorn,
+                f"≥ {goal}×" if targeted else "",
+                granian / gunicorn >= goal if targeted else None,
+                baseline_name="gunicorn, former setup",
+                why=WHY["vs_gunicorn"],
+            )
+        )
+        constant = const["granian"]["rps"]["median"]
+        goal = TARGETS["lookup_vs_constant"]
+        rows.append(
+            row(
+                f"  lookup vs constant view, granian c={connections}",
+                granian,
+                constant,
+                granian / constant,
+                f"≥ {goal}×" if targeted else "",
+                granian / constant >= goal if targeted else None,
+                baseline_name="granian, constant JsonResponse",
+                why=WHY["vs_constant"],
+            )
+        )
+        p99, p99_before = look["granian"]["p99_ms"]["median"], look["gunicorn"]["p99_ms"]["median"]
+        goal = TARGETS["lookup_p99_ms"]
+        rows.append(
+            row(
+                f"  lookup p99 c={connections}",
+                p99,
+                p99_before,
+                p99 / p99_before,
+                f"≤ {goal} ms" if targeted else "",
+                p99 <= goal if targeted else None,
+                unit="ms",
+                baseline_name="gunicorn, former setup",
+                why=WHY["p99"],
+            )
+        )
+        before = const["gunicorn"]["rps"]["median"]
+        rows.append(
+            row(
+                f"  constant view c={connections} req/s",
+                constant,
+                before,
+                constant / before,
+                "",
+                None,
+                baseline_name="gunicorn, former setup",
+            )
+        )
+    if "commit_s" in results:
+        granian, gunicorn = (results["commit_s"][server]["median"] for server in ("granian", "gunicorn"))
+        rows.append(
+            row(
+                f"commit of {results['commit_users']:,} users, granian vs gunicorn",
+                granian,
+                gunicorn,
+                granian / gunicorn,
+                "",
+                None,
+                unit="s",
+                baseline_name="gunicorn, former setup",
+            )
+        )
+    return rows
+
+
+# --- capacity ---------------------------------------------------------------------------------------------------
+
+
+def capacity(*, users: int, interval: float, minutes: float, concurrency: int, start: int, limit: int) -> dict:
+    """The largest fleet one granian node serves: ``servers`` × ``users`` per server, each reporting every
+    ``interval`` seconds, driven by ``simulate_fleet`` for ``minutes`` minutes with every commit answered (no
+    error, no refusal), its p99 under 2 s, and the reports sent on schedule.
+
+    A bounded search over the number of servers: doubling from ``start`` until a fleet fails (or ``limit``),
+    then halving the gap between the largest fleet that passed and the smallest that failed, to within 10 %.
+    Each step is one full run of ``minutes`` minutes.
+    """
+    from django.core.management import call_command
+
+    from telemetry.management.commands.simulate_fleet import Command
+
+    trials: list[dict] = []
+
+    def trial(servers: int) -> bool:
+        log(f"capacity: {servers} servers × {users} users every {interval:g} s, for {minutes:g} min")
+        _empty_users()
+        command, out = Command(), io.StringIO()
+        with ExitStack() as stack:
+            node = start_node(stack, server="granian")
+            call_command(
+                command,
+                url=node.url,
+                servers=servers,
+                users=users,
+                interval=interval,
+                duration=minutes * 60,
+                concurrency=concurrency,
+                register=True,
+                code_prefix="0588",
+                stdout=out,
+            )
+        summary_ = command.summary
+        scheduled = servers * int(minutes * 60 / interval)
+        p99 = max(e["p99_ms"] or 0 for e in summary_["endpoints"].values())
+        failed = sum(e["errors"] + e["refused"] for e in summary_["endpoints"].values())
+        on_schedule = summary_["reports"] >= 0.95 * scheduled
+        passed = not failed and p99 < 2000 and on_schedule
+        trials.append(
+            {
+                "servers": servers,
+                "passed": passed,
+                "p99_ms": p99,
+                "failed": failed,
+                "reports": summary_["reports"],
+                "scheduled": scheduled,
+                "summary": summary_,
+            }
+        )
+        log(
+            f"capacity: {servers} servers: {'passed' if passed else 'FAILED'} (p99 {p99:.0f} ms, {failed} failed, "
+            f"{summary_['reports']} of {scheduled} reports)"
+        )
+        return passed
+
+    best, worst = 0, None
+    servers = start
+    while servers <= limit and trial(servers):
+        best, servers = servers, servers * 2
+    worst = servers if servers <= limit else None
+    while worst is not None and worst - best > max(1, best // 10):
+        middle = (best + worst) // 2
+        if trial(middle):
+            best = middle
+        else:
+            worst = middle
+    reports_per_hour = 3600 / interval
+    return {
+        "servers": best,
+        "users_per_server": users,
+        "reports_per_hour": reports_per_hour,
+        "users_per_hour": best * users * reports_per_hour,
+        "minutes": minutes,
+        "limit_reached": worst is None,
+        "trials": trials,
+    }
