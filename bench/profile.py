@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.profile lookup [--requests 3000]
     .venv/bin/python -m bench.profile ingest [--users 50000]
 
-Calls Django's WSGI handler directly (no gunicorn, no network) with production settings, against the bench
+Calls Django's WSGI handler directly (no server, no network) with production settings, against the bench
 database and Redis of ``make bench`` (``BENCH_DATABASE_URL``, ``BENCH_REDIS_URL``; this migrates the database if
 needed). Prints the time per request (wall and CPU) and pyinstrument's call tree. Needs bench/requirements.txt.
 """

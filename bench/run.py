@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             interval=args.capacity_interval,
             minutes=args.capacity_minutes,
             concurrency=8,
-            start=25,
+            start=100,
             limit=3200,
         )
     report["finished"] = datetime.datetime.now().astimezone().isoformat(timespec="seconds")

@@ -225,7 +225,13 @@ def capacity(*, users: int, interval: float, minutes: float, concurrency: int, s
                 stdout=out,
             )
         summary_ = command.summary
-        scheduled = servers * int(minutes * 60 / interval)
+        # What simulate_fleet schedules: each server's first report spread over one interval, then one per interval.
+        duration = minutes * 60
+        scheduled = sum(
+            int((duration - interval * index / servers) // interval) + 1
+            for index in range(servers)
+            if interval * index / servers < duration
+        )
         p99 = max(e["p99_ms"] or 0 for e in summary_["endpoints"].values())
         failed = sum(e["errors"] + e["refused"] for e in summary_["endpoints"].values())
         on_schedule = summary_["reports"] >= 0.95 * scheduled

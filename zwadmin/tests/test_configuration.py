@@ -318,3 +318,11 @@ def test_redis_uses_our_backend_with_its_near_cache_and_timeouts(load_settings):
 def test_stale_days(load_settings):
     assert load_settings(**PRODUCTION).TELEMETRY_STALE_DAYS == 7
     assert load_settings(**PRODUCTION, ZWADMIN_STALE_DAYS="3").TELEMETRY_STALE_DAYS == 3
+
+
+def test_the_production_environment_example_names_only_documented_variables():
+    example = (ROOT / "deploy" / "zwadmin.env.example").read_text()
+    named = re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", example, re.M)
+
+    assert named
+    assert [name for name in named if name not in documented_variables()] == []
