@@ -228,6 +228,7 @@ def start_node(
     server: str = "granian",
     workers: int | None = None,
     threads: int | None = None,
+    full_middleware: bool = False,
     extra_args: tuple[str, ...] = (),
 ) -> Node:
     """Start an app node; ``workers`` (and granian's ``threads``) None keep the server's own defaults.
@@ -235,12 +236,14 @@ def start_node(
     granian runs as production runs it (``python -m zwadmin.serve``, zwadmin/serve.py). gunicorn runs the former
     production setup, for comparison: ``bench/gunicorn.conf.py`` (sync workers, 2 × CPUs + 1, its JSON access
     log) serving Django as it was, every request through the whole middleware chain (``BENCH_FULL_MIDDLEWARE``,
-    bench/settings.py).
+    bench/settings.py); ``full_middleware`` serves granian's requests that way too.
     """
     port = free_port()
     log_fd, log_name = tempfile.mkstemp(prefix=f"zwadmin-bench-{server}-{port}-", suffix=".log")
     stack.callback(os.unlink, log_name)
     env = dict(os.environ)
+    if full_middleware:
+        env["BENCH_FULL_MIDDLEWARE"] = "1"
     if server == "granian":
         args = [sys.executable, "-m", "zwadmin.serve", "--port", str(port)]
         if workers is not None:

@@ -9,8 +9,10 @@ Two nodes run at once on this machine, each idle while the other is measured:
 
 Every round measures, in alternating order, wrk against the lookup (a cache hit) and against the constant view
 (``/bench/constant``, a fixed ``JsonResponse`` behind the whole middleware chain) on each node, at 16 and at 64
-connections; then one 30,000-user commit (form-encoded POST, new rows) to each node. The table shows each figure
-side by side; the targets are granian's lookup against gunicorn's and against granian's own constant view.
+connections; then one 30,000-user commit (form-encoded POST, new rows) to each node. A third node, granian with
+the whole middleware chain, measures the lookup only: what the machine paths' short way through Django
+(zwadmin/machine.py) adds to the server's own gain. The table shows each figure side by side; the targets are
+granian's lookup against gunicorn's and against granian's own constant view.
 
 ``--capacity`` adds what one granian node sustains: ``capacity()`` below.
 """
@@ -27,6 +29,7 @@ from .common import SERVERS, log, median, start_node, summary
 
 CONNECTIONS = (16, 64)
 PATHS = {"lookup": lookup.LOOKUP_PATH, "constant": lookup.CONSTANT_PATH}
+WHOLE_CHAIN = "granian, whole chain"  # granian without the machine paths' short way: the lookup only
 COMMIT_USERS = 30_000
 
 TARGETS = {
@@ -60,17 +63,17 @@ def run(*, rounds: int, seconds: float, commit_users: int = COMMIT_USERS) -> dic
     results: dict = {"servers": list(SERVERS), "commit_users": commit_users}
     with ExitStack() as stack:
         nodes = {server: start_node(stack, server=server) for server in SERVERS}
+        nodes[WHOLE_CHAIN] = start_node(stack, server="granian", full_middleware=True)
         for server, node in nodes.items():
             status, answer = node.request("GET", lookup.LOOKUP_PATH)
             if status != 200:
                 raise RuntimeError(f"{server}: the lookup answered {status}: {answer[:200]!r}")
             results.setdefault("workers", {})[server] = len(node.worker_pids())
         for connections in CONNECTIONS:
-            log(f"serving: {rounds} rounds × {len(SERVERS) * len(PATHS)} × {seconds}s at {connections} connections")
-            for node in nodes.values():  # a short warm-up of every path at this concurrency
-                for path in PATHS.values():
-                    lookup.wrk(node.url + path, connections, 1)
-            runs = [(server, name) for server in SERVERS for name in PATHS]
+            runs = [(server, name) for server in SERVERS for name in PATHS] + [(WHOLE_CHAIN, "lookup")]
+            log(f"serving: {rounds} rounds × {len(runs)} × {seconds}s at {connections} connections")
+            for server, name in runs:  # a short warm-up of every path at this concurrency
+                lookup.wrk(nodes[server].url + PATHS[name], connections, 1)
             measured: dict = {run: [] for run in runs}
             for index in range(rounds):
                 for server, name in runs if index % 2 == 0 else runs[::-1]:
@@ -80,7 +83,8 @@ def run(*, rounds: int, seconds: float, commit_users: int = COMMIT_USERS) -> dic
                     server: {
                         key: summary([r[key] for r in measured[server, name]]) for key in ("rps", "p50_ms", "p99_ms")
                     }
-                    for server in SERVERS
+                    for server, measured_name in runs
+                    if measured_name == name
                 }
                 for name in PATHS
             }
@@ -130,6 +134,19 @@ def table_rows(results: dict, row) -> list[dict]:
                 why=WHY["vs_gunicorn"],
             )
         )
+        if WHOLE_CHAIN in look:
+            whole = look[WHOLE_CHAIN]["rps"]["median"]
+            rows.append(
+                row(
+                    f"  lookup c={connections}: short way vs whole chain, granian",
+                    granian,
+                    whole,
+                    granian / whole,
+                    "",
+                    None,
+                    baseline_name="granian, whole middleware chain",
+                )
+            )
         constant = const["granian"]["rps"]["median"]
         goal = TARGETS["lookup_vs_constant"]
         rows.append(
