@@ -225,22 +225,13 @@ CUSTOMER_INFO_CACHE_SECONDS = env.int("ZWADMIN_CUSTOMER_INFO_CACHE_SECONDS", def
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "message": {"format": "%(message)s"},
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},  # stderr
-        "access": {"class": "logging.StreamHandler", "formatter": "message", "stream": "ext://sys.stdout"},
-    },
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},  # stderr
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        # The request log (zwadmin/access_log.py): one JSON object per request served by the production server,
-        # on stdout, apart from everything else (stderr). Its own level, so DJANGO_LOG_LEVEL=WARNING keeps it.
-        "zwadmin.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
-        # The request log has every status, so Django's own "Not Found: /api/customer/info" warnings would only
-        # repeat it on the hottest path; keep its errors.
+        # The production server writes one JSON line per request on stdout (zwadmin/access_log.py), so Django's
+        # own "Not Found: /api/customer/info" warnings would only repeat it on the hottest path; keep its errors.
         "django.request": {"level": "ERROR"},
     },
 }
