@@ -114,93 +114,81 @@ def run(*, rounds: int, seconds: float, commit_users: int = COMMIT_USERS) -> dic
 def table_rows(results: dict, row) -> list[dict]:
     """The side-by-side rows of ``results`` for bench/run.py's table; ``row`` is its row constructor."""
     rows = []
+
+    def add(figure, candidate, baseline, baseline_name, *, target="", met=None, unit="", why=""):
+        rows.append(
+            row(
+                figure,
+                candidate,
+                baseline,
+                candidate / baseline,
+                target,
+                met,
+                unit=unit,
+                baseline_name=baseline_name,
+                why=why,
+            )
+        )
+
+    before = "gunicorn, former setup"
     for connections in CONNECTIONS:
         figures = results.get(connections) or results.get(str(connections))
         if not figures:
             continue
         targeted = connections == TARGET_CONNECTIONS
         look, const = figures["lookup"], figures["constant"]
-        granian, gunicorn = look["granian"]["rps"]["median"], look["gunicorn"]["rps"]["median"]
-        goal = TARGETS["lookup_vs_gunicorn"]
-        rows.append(
-            row(
-                f"lookup c={connections} req/s, granian vs gunicorn",
-                granian,
-                gunicorn,
-                granian / gunicorn,
-                f"≥ {goal}×" if targeted else "",
-                granian / gunicorn >= goal if targeted else None,
-                baseline_name="gunicorn, former setup",
-                why=WHY["vs_gunicorn"],
-            )
+        lookup_rps = look["granian"]["rps"]["median"]
+        constant_rps = const["granian"]["rps"]["median"]
+        p99 = look["granian"]["p99_ms"]["median"]
+        vs_gunicorn = lookup_rps / look["gunicorn"]["rps"]["median"]
+        goal, goal_constant, goal_p99 = (
+            TARGETS[k] for k in ("lookup_vs_gunicorn", "lookup_vs_constant", "lookup_p99_ms")
+        )
+        add(
+            f"lookup c={connections} req/s, granian vs gunicorn",
+            lookup_rps,
+            look["gunicorn"]["rps"]["median"],
+            before,
+            target=f"≥ {goal}×" if targeted else "",
+            met=vs_gunicorn >= goal if targeted else None,
+            why=WHY["vs_gunicorn"],
         )
         if WHOLE_CHAIN in look:
             whole = look[WHOLE_CHAIN]["rps"]["median"]
-            rows.append(
-                row(
-                    f"  lookup c={connections}: short way vs whole chain, granian",
-                    granian,
-                    whole,
-                    granian / whole,
-                    "",
-                    None,
-                    baseline_name="granian, whole middleware chain",
-                )
+            add(
+                f"  lookup c={connections}: short way vs whole chain, granian",
+                lookup_rps,
+                whole,
+                "granian, whole chain",
             )
-        constant = const["granian"]["rps"]["median"]
-        goal = TARGETS["lookup_vs_constant"]
-        rows.append(
-            row(
-                f"  lookup vs constant view, granian c={connections}",
-                granian,
-                constant,
-                granian / constant,
-                f"≥ {goal}×" if targeted else "",
-                granian / constant >= goal if targeted else None,
-                baseline_name="granian, constant JsonResponse",
-                why=WHY["vs_constant"],
-            )
+        add(
+            f"  lookup vs constant view, granian c={connections}",
+            lookup_rps,
+            constant_rps,
+            "granian, constant JsonResponse",
+            target=f"≥ {goal_constant}×" if targeted else "",
+            met=lookup_rps / constant_rps >= goal_constant if targeted else None,
+            why=WHY["vs_constant"],
         )
-        p99, p99_before = look["granian"]["p99_ms"]["median"], look["gunicorn"]["p99_ms"]["median"]
-        goal = TARGETS["lookup_p99_ms"]
-        rows.append(
-            row(
-                f"  lookup p99 c={connections}",
-                p99,
-                p99_before,
-                p99 / p99_before,
-                f"≤ {goal} ms" if targeted else "",
-                p99 <= goal if targeted else None,
-                unit="ms",
-                baseline_name="gunicorn, former setup",
-                why=WHY["p99"],
-            )
+        add(
+            f"  lookup p99 c={connections}",
+            p99,
+            look["gunicorn"]["p99_ms"]["median"],
+            before,
+            target=f"≤ {goal_p99} ms" if targeted else "",
+            met=p99 <= goal_p99 if targeted else None,
+            unit="ms",
+            why=WHY["p99"],
         )
-        before = const["gunicorn"]["rps"]["median"]
-        rows.append(
-            row(
-                f"  constant view c={connections} req/s",
-                constant,
-                before,
-                constant / before,
-                "",
-                None,
-                baseline_name="gunicorn, former setup",
-            )
-        )
+        add(f"  constant view c={connections} req/s", constant_rps, const["gunicorn"]["rps"]["median"], before)
     if "commit_s" in results:
-        granian, gunicorn = (results["commit_s"][server]["median"] for server in ("granian", "gunicorn"))
-        rows.append(
-            row(
-                f"commit of {results['commit_users']:,} users, granian vs gunicorn",
-                granian,
-                gunicorn,
-                granian / gunicorn,
-                "",
-                None,
-                unit="s",
-                baseline_name="gunicorn, former setup",
-            )
+        seconds = results["commit_s"]
+        add(
+            f"commit of {results['commit_users']:,} users, granian vs gunicorn",
+            seconds["granian"]["median"],
+            seconds["gunicorn"]["median"],
+            before,
+            unit="s",
         )
     return rows
 
