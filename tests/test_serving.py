@@ -212,7 +212,7 @@ def test_every_request_is_one_json_access_log_line_without_its_query_string(node
     assert "b" * 100 not in node.log()
 
 
-def test_a_commit_body_is_logged_by_its_size(node):
+def test_a_commit_body_is_logged_by_its_size(node, transactional_db):
     node.post("/api/server/commit", body=b"code=77", headers={"Content-Type": "application/x-www-form-urlencoded"})
 
     (line,) = logged(node, path="/api/server/commit", body_bytes=7)
@@ -262,7 +262,7 @@ def healthy(node: Node) -> bool:
         return False
 
 
-def test_a_reload_lets_the_request_in_flight_finish_on_the_old_worker(django_db_setup):
+def test_a_reload_lets_the_request_in_flight_finish_on_the_old_worker(transactional_db):
     with ExitStack() as stack:
         node = start_node(stack, workers=1, args=("--respawn-interval", "0.5"))
         (old,) = worker_pids(node)
