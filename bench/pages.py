@@ -82,7 +82,7 @@ def _create_customers(codes: list[str]) -> None:
                     today + datetime.timedelta(days=365 + number % 700),
                     None,
                 )[number % 4],
-                server=f"engineer {number % 20}",
+                service_engineer=f"engineer {number % 20}",
                 removed_at=now if number % 50 == 49 else None,
             )
         )

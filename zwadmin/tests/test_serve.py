@@ -24,6 +24,8 @@ SERVER_VARIABLES = [
     "GRANIAN_WORKERS_MAX_RSS",
     "GRANIAN_WORKERS_KILL_TIMEOUT",
     "GRANIAN_LOG_ACCESS_ENABLED",
+    "MALLOC_ARENA_MAX",
+    "MALLOC_MMAP_THRESHOLD_",
 ]
 
 
@@ -86,3 +88,18 @@ def test_every_setting_yields_to_granians_own_variable(server_environment):
 
 def test_cores_counts_the_cpus_this_process_may_use():
     assert 1 <= serve.cores()
+
+
+def test_glibc_is_told_to_return_memory_and_the_server_restarts_once_to_use_it(server_environment):
+    server_environment()
+
+    assert serve.malloc_settings_missing() is True  # set now: the process starts again with them
+    assert (os.environ["MALLOC_ARENA_MAX"], os.environ["MALLOC_MMAP_THRESHOLD_"]) == ("2", "131072")
+    assert serve.malloc_settings_missing() is False  # the second start serves
+
+
+def test_the_memory_settings_yield_to_the_operators(server_environment):
+    server_environment(MALLOC_ARENA_MAX="4", MALLOC_MMAP_THRESHOLD_="65536")
+
+    assert serve.malloc_settings_missing() is False
+    assert (os.environ["MALLOC_ARENA_MAX"], os.environ["MALLOC_MMAP_THRESHOLD_"]) == ("4", "65536")
