@@ -263,7 +263,13 @@ def start_node(
         raise ValueError(f"unknown server {server!r}: one of {', '.join(SERVERS)}")
     with os.fdopen(log_fd, "wb") as log_file:
         process = subprocess.Popen(
-            args, cwd=PROJECT_DIR, env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file
+            args,
+            cwd=PROJECT_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+            start_new_session=True,  # its own process group: _stop can end its workers too
         )
     stack.callback(_stop, process)
     node = Node(port, process, Path(log_name), server)
@@ -291,14 +297,17 @@ def _cores() -> int:
 
 
 def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=40)  # longer than a stuck worker is given before granian kills it (30 s)
+        except subprocess.TimeoutExpired:
+            pass
+    try:  # whatever is left of the node, workers included: none may outlive the bench
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=10)
 
 
 # --- statistics -------------------------------------------------------------------------------------------

@@ -171,6 +171,7 @@ def start_node(
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: _stop can end its workers too
         )
     stack.callback(_stop, process)
     node = Node(port=port, process=process, log_path=Path(log_name))
@@ -189,10 +190,14 @@ def start_node(
 def _stop(process: subprocess.Popen) -> None:
     process.send_signal(signal.SIGINT)  # granian stops its workers (each finishes its requests) and exits
     try:
-        process.wait(timeout=20)
+        process.wait(timeout=40)  # longer than a stuck worker is given before granian kills it (30 s)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
+        pass
+    try:  # whatever is left of the node, workers included: none may outlive the test
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=5)
 
 
 def collect_static(static_root: Path) -> None:
