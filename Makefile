@@ -23,8 +23,8 @@ run: install
 	env -u DATABASE_URL -u REDIS_URL DJANGO_DEBUG=1 $(BIN)/python manage.py demo_admin
 	env -u DATABASE_URL -u REDIS_URL DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-# The production stack on http://127.0.0.1:8000 (PORT): production settings, collectstatic, gunicorn with
-# gunicorn.conf.py. SQLite unless DATABASE_URL is set; a throwaway secret key unless DJANGO_SECRET_KEY is set.
+# The production stack on http://127.0.0.1:8000 (PORT): production settings, collectstatic, granian as
+# zwadmin/serve.py starts it. SQLite unless DATABASE_URL is set; a throwaway secret key unless DJANGO_SECRET_KEY is set.
 # Plain HTTP on localhost, so the HTTPS redirect and Secure cookies are off unless set (docs/deployment.md).
 serve: install
 	@set -e; unset DJANGO_DEBUG; \
@@ -36,7 +36,7 @@ serve: install
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0; \
 	$(BIN)/python manage.py migrate --no-input; \
 	echo "Serving on http://127.0.0.1:$${PORT:-8000}/ (health: /healthz); a console login: DJANGO_DEBUG=1 .venv/bin/python manage.py demo_admin"; \
-	exec $(BIN)/gunicorn --config gunicorn.conf.py zwadmin.wsgi
+	exec $(BIN)/python -m zwadmin.serve
 
 # The whole suite; on PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set.
 test: install
@@ -70,9 +70,11 @@ check-messages: install
 	$(BIN)/python bin/check-translations
 
 # Benchmarks against the targets of docs/performance.md: PostgreSQL and Redis on this machine (started when down),
-# wrk (installed from Debian when missing and root). Drops and recreates the database zwadmin_bench; prints the
-# table, writes it as JSON under artifacts/ and, after a full run, into docs/performance.md (commit it).
-# BENCH_ARGS="--rounds 9" or "--only lookup,ingest" to vary it (a partial run leaves docs/performance.md alone).
+# wrk (installed from Debian when missing and root). Drops and recreates the database zwadmin_bench
+# (BENCH_DATABASE_URL, BENCH_REDIS_URL to give a run its own); prints the table, writes it as JSON under
+# artifacts/ and, after a full run, into docs/performance.md (commit it). BENCH_ARGS="--rounds 9" or
+# "--only serving,ingest" to vary it (a partial run leaves docs/performance.md alone); "--capacity" adds the
+# capacity of one node (5-minute fleet runs, about an hour).
 bench: install
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk) >/dev/null; } || \

@@ -1,7 +1,8 @@
 """What every benchmark shares: the bench database and Redis, app nodes, timing statistics, the machine.
 
-Everything runs on this machine only (127.0.0.1): the services it starts, the gunicorn nodes it serves,
-and the load it sends to them. Every load is bounded in time and stops by itself.
+Everything runs on this machine only (127.0.0.1): the services it starts, the app nodes it serves (the
+production server, granian; gunicorn with its former configuration for comparison), and the load it sends to
+them. Every load is bounded in time and stops by itself.
 """
 
 import http.client
@@ -22,10 +23,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-GUNICORN_CONF = PROJECT_DIR / "gunicorn.conf.py"
+# The former production server's configuration, run beside granian for comparison (bench/serving.py).
+GUNICORN_CONF = PROJECT_DIR / "bench" / "gunicorn.conf.py"
+SERVERS = ("granian", "gunicorn")
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/zwadmin_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def bench_urls() -> tuple[str, str]:
+    """The bench database and Redis: ``BENCH_DATABASE_URL`` and ``BENCH_REDIS_URL``, else the defaults above.
+
+    Two people benchmarking on one machine give each run its own (the database is dropped at every run).
+    """
+    return (
+        os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
+        os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
+    )
 
 
 def log(message: str) -> None:
@@ -147,7 +161,7 @@ def configure_environment(database_url: str, redis_url: str, static_root: Path) 
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         # testserver: the in-process measurements of the lists and the console use Django's test client.
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-        "DJANGO_NUM_PROXIES": "0",  # the load comes straight to gunicorn
+        "DJANGO_NUM_PROXIES": "0",  # the load comes straight to the app server
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_SECURE_COOKIES": "0",
         "DJANGO_STATIC_ROOT": str(static_root),
@@ -157,8 +171,11 @@ def configure_environment(database_url: str, redis_url: str, static_root: Path) 
         # measured) but with room for all of them.
         "ZWADMIN_COMMIT_RATE": "1000000/hour",
     }
-    for name in ("DJANGO_DEBUG", "DJANGO_CONN_MAX_AGE", "WEB_CONCURRENCY", "GUNICORN_BIND", "PORT"):
-        os.environ.pop(name, None)
+    for name in list(os.environ):
+        if name in ("DJANGO_DEBUG", "DJANGO_CONN_MAX_AGE", "WEB_CONCURRENCY", "PORT", "BENCH_FULL_MIDDLEWARE"):
+            os.environ.pop(name)
+        elif name.startswith(("GRANIAN_", "GUNICORN_")):  # the servers' own settings: each run starts from ours
+            os.environ.pop(name)
     os.environ.update(env)
     return env
 
@@ -174,11 +191,12 @@ def free_port() -> int:
 
 @dataclass
 class Node:
-    """gunicorn with the committed gunicorn.conf.py on 127.0.0.1:``port``."""
+    """An app server on 127.0.0.1:``port``: ``server`` is granian (production) or gunicorn (the former one)."""
 
     port: int
     process: subprocess.Popen
     log_path: Path
+    server: str = "granian"
 
     @property
     def url(self) -> str:
@@ -204,26 +222,61 @@ class Node:
         return self.log_path.read_text(errors="replace")[-size:]
 
 
-def start_node(stack: ExitStack, *, workers: int | None = None, extra_args: tuple[str, ...] = ()) -> Node:
-    """Start an app node; ``workers`` None keeps the committed configuration's count (2 × CPUs + 1)."""
+def start_node(
+    stack: ExitStack,
+    *,
+    server: str = "granian",
+    workers: int | None = None,
+    threads: int | None = None,
+    full_middleware: bool = False,
+    extra_args: tuple[str, ...] = (),
+) -> Node:
+    """Start an app node; ``workers`` (and granian's ``threads``) None keep the server's own defaults.
+
+    granian runs as production runs it (``python -m zwadmin.serve``, zwadmin/serve.py). gunicorn runs the former
+    production setup, for comparison: ``bench/gunicorn.conf.py`` (sync workers, 2 × CPUs + 1, its JSON access
+    log) serving Django as it was, every request through the whole middleware chain (``BENCH_FULL_MIDDLEWARE``,
+    bench/settings.py); ``full_middleware`` serves granian's requests that way too.
+    """
     port = free_port()
-    log_fd, log_name = tempfile.mkstemp(prefix=f"zwadmin-bench-{port}-", suffix=".log")
+    log_fd, log_name = tempfile.mkstemp(prefix=f"zwadmin-bench-{server}-{port}-", suffix=".log")
     stack.callback(os.unlink, log_name)
-    args = [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{port}"]
-    if workers is not None:
-        args += ["--workers", str(workers)]
-    args += [*extra_args, "zwadmin.wsgi"]
+    env = dict(os.environ)
+    if full_middleware:
+        env["BENCH_FULL_MIDDLEWARE"] = "1"
+    if server == "granian":
+        args = [sys.executable, "-m", "zwadmin.serve", "--port", str(port)]
+        if workers is not None:
+            args += ["--workers", str(workers)]
+        if threads is not None:
+            args += ["--blocking-threads", str(threads)]
+        args += list(extra_args)
+        expected = workers or _cores()
+    elif server == "gunicorn":
+        args = [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{port}"]
+        if workers is not None:
+            args += ["--workers", str(workers)]
+        args += [*extra_args, "zwadmin.wsgi"]
+        env["BENCH_FULL_MIDDLEWARE"] = "1"
+        expected = workers if workers is not None else 2 * (os.cpu_count() or 1) + 1
+    else:
+        raise ValueError(f"unknown server {server!r}: one of {', '.join(SERVERS)}")
     with os.fdopen(log_fd, "wb") as log_file:
         process = subprocess.Popen(
-            args, cwd=PROJECT_DIR, env=dict(os.environ), stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file
+            args,
+            cwd=PROJECT_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+            start_new_session=True,  # its own process group: _stop can end its workers too
         )
     stack.callback(_stop, process)
-    node = Node(port, process, Path(log_name))
+    node = Node(port, process, Path(log_name), server)
     deadline = time.monotonic() + 60
-    expected = workers if workers is not None else 2 * (os.cpu_count() or 1) + 1
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"node exited with {process.returncode}:\n{node.log_tail()}")
+            raise RuntimeError(f"{server} node exited with {process.returncode}:\n{node.log_tail()}")
         try:
             status, _body = node.request("GET", "/healthz", timeout=5)
             if status == 200 and len(node.worker_pids()) >= expected:
@@ -234,18 +287,27 @@ def start_node(stack: ExitStack, *, workers: int | None = None, extra_args: tupl
         except OSError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"node on port {port} did not come up:\n{node.log_tail()}")
+    raise RuntimeError(f"{server} node on port {port} did not come up:\n{node.log_tail()}")
+
+
+def _cores() -> int:
+    from zwadmin.serve import cores
+
+    return cores()
 
 
 def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=40)  # longer than a stuck worker is given before granian kills it (30 s)
+        except subprocess.TimeoutExpired:
+            pass
+    try:  # whatever is left of the node, workers included: none may outlive the bench
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=10)
 
 
 # --- statistics -------------------------------------------------------------------------------------------

@@ -3,9 +3,9 @@
 For each batch size, every round commits the batch twice on each side: once as new rows (the table
 emptied first) and once more with the same uuids and changed figures (every row already present).
 
-- candidate: the batch as a deployed server sends it (``data=<JSON array>``, form-encoded POST) to a node
-  with the committed gunicorn configuration and one worker; wall time from the first byte sent to the
-  last byte of the answer.
+- candidate: the batch as a deployed server sends it (``data=<JSON array>``, form-encoded POST) to the
+  production server (granian, ``python -m zwadmin.serve``) with one worker; wall time from the first byte sent
+  to the last byte of the answer.
 - baseline: this process, psycopg directly: ``COPY`` of the same rows (already Python tuples) into a
   temporary table and one ``INSERT … SELECT … ON CONFLICT (customer_id, uuid) DO UPDATE`` into
   ``telemetry_imuser``, committed. The floor any implementation on this database has to stand on.
@@ -109,11 +109,11 @@ def run(*, rounds: int, sizes: tuple[int, ...], database_url: str) -> dict:
         conn.execute("ALTER TABLE telemetry_imuser SET (autovacuum_enabled = false)")
     with ExitStack() as stack:
         stack.callback(conn.close)
-        node = start_node(stack, workers=1, extra_args=("--timeout", "300"))
+        node = start_node(stack, workers=1)
         worker = node.worker_pids()[0]
         warm = form_body(records(200, seed=0))
         for _ in range(3):
-            status, body = node.request("POST", "/api/user/commit", warm, _FORM)
+            status, body = node.request("POST", "/api/user/commit", warm, FORM)
             if status != 200:
                 raise RuntimeError(f"commit answered {status}: {body[:300]!r}")
         empty_table(conn)
@@ -137,7 +137,7 @@ def run(*, rounds: int, sizes: tuple[int, ...], database_url: str) -> dict:
                     if size >= 50_000:
                         _reset_peak(worker)
                     start = time.perf_counter()
-                    status, answer = node.request("POST", "/api/user/commit", body, _FORM)
+                    status, answer = node.request("POST", "/api/user/commit", body, FORM)
                     times.append(time.perf_counter() - start)
                     if status != 200 or orjson.loads(answer)["accepted"] != size:
                         raise RuntimeError(f"commit of {size} answered {status}: {answer[:300]!r}")
@@ -168,4 +168,4 @@ def run(*, rounds: int, sizes: tuple[int, ...], database_url: str) -> dict:
     return results
 
 
-_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}

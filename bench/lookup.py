@@ -1,17 +1,11 @@
-"""Lookup: ``/api/customer/info`` (a cache hit) against a constant ``JsonResponse``, both served by one node.
+"""The lookup and its baseline, the constant view, as wrk measures them (bench/serving.py runs them).
 
-wrk drives the node over loopback at 16 and 64 connections; each round runs the constant view and the
-lookup back to back (order alternating), so both see the same machine. gunicorn runs the committed
-configuration (sync workers, 2 × CPUs + 1, the JSON access log), so what is compared is exactly the cost
-the lookup adds to the cheapest answer the production stack can give.
+``/api/customer/info?code=0513001`` (a cache hit) against ``/bench/constant`` (bench/urls.py: a fixed
+``JsonResponse`` of the same shape and size, behind the same URL patterns and the whole middleware chain).
 """
 
 import re
-import shutil
 import subprocess
-from contextlib import ExitStack
-
-from .common import interleaved, log, median, start_node, summary
 
 CODE = "0513001"
 LOOKUP_PATH = f"/api/customer/info?code={CODE}"
@@ -34,7 +28,7 @@ def parse_wrk(output: str) -> dict:
         "p50_ms": latency.get("50"),
         "p99_ms": latency.get("99"),
         "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
-        # read errors are how wrk counts the sync worker closing each connection after its answer: not errors
+        # read errors are how wrk counts gunicorn's sync workers closing each connection after its answer: not errors
         "socket_errors": sum(int(n) for i, n in enumerate(sockets.groups()) if i != 1) if sockets else 0,
     }
 
@@ -65,38 +59,3 @@ def prepare() -> None:
             fileport=10004,
             timeout="2016-09-21",
         )
-
-
-def run(*, rounds: int, seconds: float) -> dict:
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is missing: `apt-get install wrk` (make bench installs it when it runs as root)")
-    prepare()
-    results = {}
-    with ExitStack() as stack:
-        node = start_node(stack)
-        status, body = node.request("GET", LOOKUP_PATH)
-        if status != 200:
-            raise RuntimeError(f"lookup answered {status}: {body[:200]!r}")
-        for connections in CONNECTIONS:
-            log(f"lookup: {rounds} rounds × {seconds}s at {connections} connections")
-            # A short warm-up of both paths at this concurrency (connections, worker caches).
-            wrk(node.url + CONSTANT_PATH, connections, 1)
-            wrk(node.url + LOOKUP_PATH, connections, 1)
-            base, cand = interleaved(
-                rounds,
-                lambda c=connections: wrk(node.url + CONSTANT_PATH, c, seconds),
-                lambda c=connections: wrk(node.url + LOOKUP_PATH, c, seconds),
-            )
-            results[connections] = {
-                "baseline": {key: summary([r[key] for r in base]) for key in ("rps", "p50_ms", "p99_ms")},
-                "candidate": {key: summary([r[key] for r in cand]) for key in ("rps", "p50_ms", "p99_ms")},
-                # The ratio of the two medians (what the table shows side by side); the median of the
-                # rounds' own ratios too, for the record.
-                "rps_ratio": median([r["rps"] for r in cand]) / median([r["rps"] for r in base]),
-                "rps_ratio_paired": median([c["rps"] / b["rps"] for b, c in zip(base, cand, strict=True)]),
-            }
-            log(
-                f"lookup c={connections}: {median([r['rps'] for r in cand]):.0f} req/s "
-                f"vs constant {median([r['rps'] for r in base]):.0f} req/s"
-            )
-    return results

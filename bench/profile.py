@@ -3,9 +3,9 @@
     .venv/bin/python -m bench.profile lookup [--requests 3000]
     .venv/bin/python -m bench.profile ingest [--users 50000]
 
-Calls Django's WSGI handler directly (no gunicorn, no network) with production settings, against the bench
-database (``make bench`` creates it; this migrates it if needed) and Redis database 15. Prints the time per
-request (wall and CPU) and pyinstrument's call tree. Needs bench/requirements.txt.
+Calls Django's WSGI handler directly (no server, no network) with production settings, against the bench
+database and Redis of ``make bench`` (``BENCH_DATABASE_URL``, ``BENCH_REDIS_URL``; this migrates the database if
+needed). Prints the time per request (wall and CPU) and pyinstrument's call tree. Needs bench/requirements.txt.
 """
 
 import argparse
@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, configure_environment, ensure_services
+from .common import bench_urls, configure_environment, ensure_services
 
 
 def _environ(method: str, path: str, query: str = "", body: bytes = b"", content_type: str = "") -> dict:
@@ -43,8 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=50_000)
     args = parser.parse_args(argv)
 
-    ensure_services(DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL)
-    configure_environment(DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, Path(tempfile.mkdtemp()))
+    database_url, redis_url = bench_urls()
+    ensure_services(database_url, redis_url)
+    configure_environment(database_url, redis_url, Path(tempfile.mkdtemp()))
     import django
     from django.core.handlers.wsgi import WSGIHandler
     from django.core.management import call_command

@@ -1,13 +1,15 @@
 """``make bench``: every benchmark of ISSUE 6 in one run, a table on stdout and the same as JSON in artifacts/.
 
-    .venv/bin/python -m bench.run [--rounds 5] [--only lookup,ingest,lists,dashboard,alerts] [--quick]
+    .venv/bin/python -m bench.run [--rounds 5] [--only serving,ingest,lists,dashboard,alerts] [--quick] [--capacity]
 
 Needs PostgreSQL and Redis on this machine (started when they are down) and wrk. It drops and recreates
-the database ``zwadmin_bench`` (``BENCH_DATABASE_URL``) and flushes Redis database 15 (``BENCH_REDIS_URL``).
+the database ``zwadmin_bench`` (``BENCH_DATABASE_URL``) and flushes Redis database 15 (``BENCH_REDIS_URL``):
+give each person's runs their own (bench/common.py).
 Every figure is the median of ``--rounds`` rounds, each measured back to back with its baseline (order
 alternating), and is reported as a ratio against that baseline; see docs/performance.md. A full run (every
 section, not ``--quick``) also writes its table into docs/performance.md, between the results markers, so the
-published figures are always those of the last full run, never a copy made by hand.
+published figures are always those of the last full run, never a copy made by hand. ``--capacity`` adds the
+capacity of one node (bench/serving.py: about an hour of 5-minute fleet runs) and writes its own block there.
 """
 
 import argparse
@@ -21,10 +23,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import serving
 from .common import (
-    DEFAULT_DATABASE_URL,
-    DEFAULT_REDIS_URL,
     PROJECT_DIR,
+    bench_urls,
     configure_environment,
     ensure_services,
     flush_redis,
@@ -33,17 +35,19 @@ from .common import (
     recreate_database,
 )
 
-SECTIONS = ("lookup", "ingest", "lists", "dashboard", "alerts")
+SECTIONS = ("serving", "ingest", "lists", "dashboard", "alerts")
 
 # Where a full run publishes its table: between these two lines of docs/performance.md, replacing what is there.
 DOCS_RESULTS = PROJECT_DIR / "docs" / "performance.md"
 RESULTS_BEGIN = "<!-- bench:results:begin -->"
 RESULTS_END = "<!-- bench:results:end -->"
+CAPACITY_BEGIN = "<!-- bench:capacity:begin -->"
+CAPACITY_END = "<!-- bench:capacity:end -->"
 
 TARGETS = {
-    "lookup_rps_ratio": 0.8,  # ≥ 0.8 × the constant view's requests/s
-    "ingest_ratio": 2.0,  # ≤ 2 × raw COPY + INSERT … ON CONFLICT, at 10,000 and 50,000
-    "ingest_target_sizes": (10_000, 50_000),
+    **serving.TARGETS,  # the lookup under granian against gunicorn and against the constant view; its p99
+    "ingest_ratio": 2.0,  # ≤ 2 × raw COPY + INSERT … ON CONFLICT, at 10,000, 30,000 and 50,000
+    "ingest_target_sizes": (10_000, 30_000, 50_000),
     "memory_mb": 300,  # peak RSS of the worker during the 50,000-user commit
     "list_ms": 50,
     "dashboard_ms": 300,
@@ -68,6 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=5, help="length of one wrk run")
     parser.add_argument("--quick", action="store_true", help="small sizes, for trying the bench itself out")
     parser.add_argument("--output", type=Path, default=PROJECT_DIR / "artifacts", help="where the JSON goes")
+    parser.add_argument(
+        "--capacity",
+        action="store_true",
+        help="also search the largest fleet one node serves (bench/serving.py): 5-minute runs, about an hour",
+    )
+    parser.add_argument("--capacity-users", type=int, default=1000, help="users per simulated server")
+    parser.add_argument("--capacity-interval", type=float, default=60, help="seconds between a server's reports")
+    parser.add_argument("--capacity-minutes", type=float, default=5, help="length of each fleet run")
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -75,8 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
 
-    database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
-    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
+    database_url, redis_url = bench_urls()
     sys.path.insert(0, str(PROJECT_DIR))
     ensure_services(database_url, redis_url)
     recreate_database(database_url)
@@ -86,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_environment(database_url, redis_url, static_root)
     setup_django(static_root)
 
-    from . import alerts, ingest, lookup, pages
+    from . import alerts, ingest, pages
 
     report: dict = {
         "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -98,10 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     log(f"machine: {report['machine']['cpu']}, {report['machine']['cores']} cores")
     results = report["results"]
-    if "lookup" in sections:
-        results["lookup"] = lookup.run(rounds=args.rounds, seconds=1 if args.quick else args.seconds)
+    if "serving" in sections:
+        commit_users = 3_000 if args.quick else serving.COMMIT_USERS
+        seconds = 1 if args.quick else args.seconds
+        results["serving"] = serving.run(rounds=args.rounds, seconds=seconds, commit_users=commit_users)
     if "ingest" in sections:
-        sizes = (1_000, 5_000) if args.quick else (1_000, 10_000, 50_000)
+        sizes = (1_000, 5_000) if args.quick else (1_000, 10_000, 30_000, 50_000)
         results["ingest"] = ingest.run(rounds=args.rounds, sizes=sizes, database_url=database_url)
     small_fleet_queries = None
     if "dashboard" in sections:
@@ -122,11 +135,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.quick:
             pages.CUSTOMERS, pages.REPORTS = 500, 100_000
         results["alerts"] = alerts.run(rounds=args.rounds, small=small_alert_queries)
+    if args.capacity:
+        results["capacity"] = serving.capacity(
+            users=args.capacity_users,
+            interval=args.capacity_interval,
+            minutes=args.capacity_minutes,
+            concurrency=8,
+            start=100,
+            limit=3200,
+        )
     report["finished"] = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
 
     rows = table_rows(results)
     report["table"] = rows
     text = render(report, rows)
+    if "capacity" in results:
+        text += "\n\n" + capacity_line(results["capacity"])
     print(text)
     args.output.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -140,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
         command = command_line(argv, under_make="MAKELEVEL" in os.environ)
         DOCS_RESULTS.write_text(replace_results(DOCS_RESULTS.read_text(), results_block(report, rows, command)))
         log(f"results written into {docs}: commit them")
+    if "capacity" in results:
+        block = f"Written by `{command_line(argv, under_make='MAKELEVEL' in os.environ)}` on {report['started'][:10]}: "
+        block += capacity_line(results["capacity"])
+        DOCS_RESULTS.write_text(replace_results(DOCS_RESULTS.read_text(), block, CAPACITY_BEGIN, CAPACITY_END))
+        log(f"capacity written into {docs}: commit it")
     return 0
 
 
@@ -148,9 +177,6 @@ def main(argv: list[str] | None = None) -> int:
 
 # Why a figure can miss its target: printed under the table for every missed one.
 WHY = {
-    "lookup": "beyond the constant answer, the lookup pays the throttle's client identity, the near cache's check "
-    "(one non-blocking read of its Redis subscription) and, for each worker's first request of a code, a Redis "
-    "round trip; on a busy shared machine the rounds spread widely (see the rounds in the JSON)",
     "ingest": "the HTTP side also reads and percent-decodes the form, parses the JSON, checks every record in "
     "Python and writes the COPY from Python tuples; the raw side starts from ready tuples",
     "memory": "the batch is held several times at its peak: the body, the decoded JSON and the cleaned rows",
@@ -178,26 +204,8 @@ def _row(figure, candidate, baseline, ratio, target, met, *, unit="", baseline_n
 
 def table_rows(results: dict) -> list[dict]:
     rows = []
-    for connections, r in results.get("lookup", {}).items():
-        base, cand = r["baseline"], r["candidate"]
-        ratio = r["rps_ratio"]
-        rows.append(
-            _row(
-                f"lookup c={connections} req/s",
-                cand["rps"]["median"],
-                base["rps"]["median"],
-                ratio,
-                f"≥ {TARGETS['lookup_rps_ratio']}×",
-                ratio >= TARGETS["lookup_rps_ratio"],
-                baseline_name="constant JsonResponse",
-                why=WHY["lookup"],
-            )
-        )
-        for key in ("p50_ms", "p99_ms"):
-            b, c = base[key]["median"], cand[key]["median"]
-            rows.append(
-                _row(f"lookup c={connections} {key[:3]}", c, b, c / b, "", None, unit="ms", baseline_name="constant")
-            )
+    if "serving" in results:
+        rows += serving.table_rows(results["serving"], _row)
     ingest = results.get("ingest", {})
     for size, entry in ingest.get("sizes", {}).items():
         for mode in ("new", "update"):
@@ -345,6 +353,22 @@ def table_lines(rows: list[dict]) -> list[str]:
     return lines
 
 
+def capacity_line(capacity: dict) -> str:
+    """One node's capacity as the bench states it (bench/serving.py, ``capacity``)."""
+    fleet = (
+        f"{capacity['servers']:,} servers × {capacity['users_per_server']:,} users per server × "
+        f"{capacity['reports_per_hour']:g} reports per hour ({capacity['users_per_hour']:,.0f} user records an hour)"
+    )
+    if capacity["servers"] == 0:
+        smallest = capacity["trials"][0]["servers"]
+        return f"Capacity of one node: not even the smallest fleet tried passed ({smallest} servers)."
+    more = " (the search's upper limit: it may serve more)" if capacity["limit_reached"] else ""
+    return (
+        f"Capacity of one node: {fleet}{more}, driven by simulate_fleet for {capacity['minutes']:g} minutes with "
+        f"every commit answered, p99 under 2 s and every report on schedule; the load generator shares the machine."
+    )
+
+
 def command_line(argv: list[str], *, under_make: bool) -> str:
     """How the run was started, as someone would type it again."""
     args = shlex.join(argv)
@@ -363,14 +387,14 @@ def results_block(report: dict, rows: list[dict], command: str) -> str:
     return "\n".join([header, "", *table_lines(rows)])
 
 
-def replace_results(text: str, block: str) -> str:
-    """``text`` with everything between the results markers replaced by ``block``; the markers stay."""
-    if text.count(RESULTS_BEGIN) != 1 or text.count(RESULTS_END) != 1:
-        raise ValueError(f"expected one {RESULTS_BEGIN} and one {RESULTS_END}")
-    start = text.index(RESULTS_BEGIN) + len(RESULTS_BEGIN)
-    end = text.index(RESULTS_END)
+def replace_results(text: str, block: str, begin: str = RESULTS_BEGIN, end_marker: str = RESULTS_END) -> str:
+    """``text`` with everything between the ``begin`` and ``end_marker`` markers replaced by ``block``; they stay."""
+    if text.count(begin) != 1 or text.count(end_marker) != 1:
+        raise ValueError(f"expected one {begin} and one {end_marker}")
+    start = text.index(begin) + len(begin)
+    end = text.index(end_marker)
     if end < start:
-        raise ValueError(f"{RESULTS_END} comes before {RESULTS_BEGIN}")
+        raise ValueError(f"{end_marker} comes before {begin}")
     return f"{text[:start]}\n{block}\n{text[end:]}"
 
 

@@ -19,6 +19,7 @@ from customers.models import Customer
 from customers.selectors import CONNECTION_FIELDS, connection_info_cache_key, connection_info_json
 from customers.validators import CODE_DIGITS, is_customer_code
 from zwadmin.drf import MachineContentNegotiation, UTF8JSONRenderer
+from zwadmin.machine import machine_view
 
 from . import services
 from .filters import ImGroupFilterSet, ImUserFilterSet
@@ -38,6 +39,11 @@ class MachineAPIView(APIView):
     renderer_classes = [UTF8JSONRenderer]
     content_negotiation_class = MachineContentNegotiation
     throttle_classes = []
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # Served without the console's middleware (zwadmin/machine.py): these views need none of it.
+        return machine_view(super().as_view(**initkwargs))
 
     def parameter(self, request, name: str):
         """A parameter from the body (POST) or the query string (GET, or a POST that sends it in the URL)."""

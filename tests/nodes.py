@@ -1,8 +1,8 @@
-"""Test helpers that run the production server: gunicorn with the committed gunicorn.conf.py.
+"""Test helpers that run the production server: granian as ``python -m zwadmin.serve`` starts it.
 
 A test starts one or more app nodes as separate processes on free ports, pointed at the pytest test
 database (PostgreSQL: the nodes and the test share it) and Redis, exactly as production runs them
-behind nginx, and talks HTTP to them. Used by ``zwadmin/tests`` and ``telemetry/tests/test_lookup_nodes.py``.
+behind nginx, and talks HTTP to them. Used by ``tests/`` and ``telemetry/tests/test_lookup_nodes.py``.
 """
 
 import http.client
@@ -25,12 +25,12 @@ from django.conf import settings
 from django.db import connection
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-GUNICORN_CONF = PROJECT_DIR / "gunicorn.conf.py"
+SERVER_MODULE = "zwadmin.serve"  # the production server's launcher (zwadmin/serve.py)
 TEST_SECRET_KEY = "test-only-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 # The configuration a node reads from its environment; the test's own environment is not passed on.
-_CONFIG_PREFIXES = ("DJANGO_", "ZWADMIN_", "GUNICORN_")
-_CONFIG_NAMES = {"DATABASE_URL", "REDIS_URL", "WEB_CONCURRENCY", "PORT", "FORWARDED_ALLOW_IPS", "PYTEST_ADDOPTS"}
+_CONFIG_PREFIXES = ("DJANGO_", "ZWADMIN_", "GRANIAN_")
+_CONFIG_NAMES = {"DATABASE_URL", "REDIS_URL", "PORT", "PYTEST_ADDOPTS"}
 
 # Marks for tests that start app nodes. They include ``django_db``: pytest-django creates the test database
 # only when a collected test asks for one, and the nodes need it even when the test itself makes no query.
@@ -113,7 +113,7 @@ class Response:
 
 @dataclass
 class Node:
-    """One app server process (gunicorn master and its workers) on 127.0.0.1:``port``."""
+    """One app server (granian's main process and its workers) on 127.0.0.1:``port``."""
 
     port: int
     process: subprocess.Popen
@@ -141,34 +141,37 @@ class Node:
 
 
 def start_node(
-    stack: ExitStack, *, env: dict[str, str | None] | None = None, workers: int = 2, timeout: float = 30
+    stack: ExitStack,
+    *,
+    env: dict[str, str | None] | None = None,
+    workers: int | None = 2,
+    timeout: float = 30,
+    threads: int | None = None,
+    args: tuple[str, ...] = (),
 ) -> Node:
-    """Start gunicorn with the committed gunicorn.conf.py; stopped when ``stack`` closes.
+    """Start the production server (``python -m zwadmin.serve``); stopped when ``stack`` closes.
 
+    ``workers`` and ``threads`` (Django's threads per worker): None leaves them to the node's environment and the
+    server's defaults (zwadmin/serve.py). ``args``: more of granian's options.
     Returns once the node answers HTTP (any status: a node may be meant to be unhealthy).
     """
     port = free_port()
     log_fd, log_name = tempfile.mkstemp(prefix=f"zwadmin-node-{port}-", suffix=".log")
     stack.callback(os.unlink, log_name)
+    command = [sys.executable, "-m", SERVER_MODULE, "--port", str(port)]
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    if threads is not None:
+        command += ["--blocking-threads", str(threads)]
     with os.fdopen(log_fd, "wb") as log_file:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--config",
-                str(GUNICORN_CONF),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "zwadmin.wsgi",
-            ],
+            [*command, *args],
             cwd=PROJECT_DIR,
             env=node_environment(env),
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: _stop can end its workers too
         )
     stack.callback(_stop, process)
     node = Node(port=port, process=process, log_path=Path(log_name))
@@ -185,12 +188,16 @@ def start_node(
 
 
 def _stop(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown; SIGTERM would wait for idle workers
+    process.send_signal(signal.SIGINT)  # granian stops its workers (each finishes its requests) and exits
     try:
-        process.wait(timeout=20)
+        process.wait(timeout=40)  # longer than a stuck worker is given before granian kills it (30 s)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
+        pass
+    try:  # whatever is left of the node, workers included: none may outlive the test
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=5)
 
 
 def collect_static(static_root: Path) -> None:

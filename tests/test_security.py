@@ -1,7 +1,6 @@
 """Production settings: check --deploy, HTTPS for the console only, the admin login lockout, client addresses."""
 
 import os
-import runpy
 import secrets
 import subprocess
 import sys
@@ -10,7 +9,8 @@ from http import HTTPStatus
 import pytest
 from django.test import RequestFactory
 
-from tests.nodes import GUNICORN_CONF, PROJECT_DIR, node_environment
+from tests.nodes import PROJECT_DIR, SERVER_MODULE, node_environment
+from zwadmin import serve
 from zwadmin.client_address import client_ip
 
 PRODUCTION = {
@@ -80,22 +80,27 @@ def test_debug_is_off_unless_asked_for():
     assert result.stdout.strip() == "False"
 
 
-def test_the_production_server_refuses_debug_mode(monkeypatch):
-    monkeypatch.setenv("DJANGO_DEBUG", "1")
+@pytest.mark.parametrize("value", ["1", "true", "yes", "on", "ok", "y", "2"])
+def test_the_production_server_refuses_every_spelling_of_debug_mode(monkeypatch, value):
+    # django-environ's reading, as the settings read it: whatever turns debug on there is refused here.
+    monkeypatch.setenv("DJANGO_DEBUG", value)
 
-    with pytest.raises(RuntimeError, match="unset DJANGO_DEBUG"):
-        runpy.run_path(str(GUNICORN_CONF))
+    with pytest.raises(SystemExit, match="unset DJANGO_DEBUG"):
+        serve.main([])
 
 
-def test_the_server_config_accepts_64_kb_request_lines_and_no_more_than_128_kb(monkeypatch):
-    monkeypatch.delenv("DJANGO_DEBUG", raising=False)
-    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+def test_the_production_server_command_exits_in_debug_mode_before_serving():
+    result = subprocess.run(
+        [sys.executable, "-m", SERVER_MODULE, "--port", "1"],
+        cwd=PROJECT_DIR,
+        env=node_environment({**PRODUCTION, "DJANGO_DEBUG": "on"}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
-    config = runpy.run_path(str(GUNICORN_CONF))
-
-    assert 64 * 1024 < config["limit_request_line"] == 128 * 1024
-    assert config["workers"] == 3
-    assert config["bind"] == "127.0.0.1:8000"
+    assert result.returncode != 0
+    assert "unset DJANGO_DEBUG" in result.stderr
 
 
 # HTTPS redirect: the console yes, the machine paths never (a redirect loses a POST body).

@@ -20,8 +20,13 @@ def client_ip(request) -> str | None:
     Stricter than DRF's ``get_ident`` when ``NUM_PROXIES`` is unset: then ``X-Forwarded-For`` is not
     believed at all, since anyone can write it and a lockout that a header dodges protects nothing.
     """
-    remote_addr = request.META.get("REMOTE_ADDR")
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    return environ_client_ip(request.META)
+
+
+def environ_client_ip(environ) -> str | None:
+    """``client_ip`` of a WSGI environ (a request's ``META``): for the request log, which runs outside Django."""
+    remote_addr = environ.get("REMOTE_ADDR")
+    forwarded = environ.get("HTTP_X_FORWARDED_FOR")
     num_proxies = api_settings.NUM_PROXIES
     if not num_proxies or not forwarded:
         return remote_addr

@@ -16,6 +16,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from .machine import machine_view
+
 logger = logging.getLogger(__name__)
 
 OK = "ok"
@@ -40,6 +42,7 @@ def _cache() -> None:
 CHECKS = {"database": _database, "cache": _cache}
 
 
+@machine_view  # probed every few seconds by load balancers: none of the console's middleware
 @never_cache
 @require_safe
 def healthz(request):

@@ -76,6 +76,10 @@ INSTALLED_APPS = ["console", *THEME_APPS, *DJANGO_APPS, *THIRD_PARTY_APPS, *LOCA
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The machine paths (the client lookup, the commits, /healthz) are answered here, with the checks they need
+    # (allowed hosts, language) and none of the console's middleware below (zwadmin/machine.py). Middleware that
+    # the machine paths need goes above this line.
+    "zwadmin.machine.MachineViewMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -237,12 +241,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},  # stderr
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        # gunicorn writes one JSON line per request (gunicorn.conf.py), outside Django, so Django's own
-        # "Not Found: /api/customer/info" warnings would only repeat it on the hottest path; keep its errors.
+        # The production server writes one JSON line per request on stdout (zwadmin/access_log.py), so Django's
+        # own "Not Found: /api/customer/info" warnings would only repeat it on the hottest path; keep its errors.
         "django.request": {"level": "ERROR"},
     },
 }

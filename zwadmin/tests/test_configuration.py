@@ -1,9 +1,10 @@
 """docs/configuration.md documents exactly the environment variables the settings and the server read.
 
 What is read comes from the code, not from a list kept by hand: every read of the environment in
-``zwadmin/settings.py`` and ``gunicorn.conf.py`` (``env.bool("NAME", …)`` and django-environ's other
-readers, ``os.environ["NAME"]``, ``os.environ.get("NAME")``, ``os.getenv("NAME")``, ``"NAME" in os.environ``)
-must name its variable with a string literal, and is found with ``ast``. What is documented is every
+``zwadmin/settings.py`` and ``zwadmin/serve.py`` (``env.bool("NAME", …)`` and django-environ's other
+readers, ``os.environ["NAME"]``, ``os.environ.get("NAME")``, ``os.environ.setdefault("NAME", …)`` (the server's
+defaults: a read of a variable an operator may set), ``os.getenv("NAME")``, ``"NAME" in os.environ``) must name
+its variable with a string literal, and is found with ``ast``. What is documented is every
 backticked name in the first column of the document's tables.
 
 Then how the settings read a few values that django-environ alone would read differently.
@@ -22,7 +23,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = ROOT / "zwadmin" / "settings.py"
-READERS = [SETTINGS, ROOT / "gunicorn.conf.py"]
+SERVER = ROOT / "zwadmin" / "serve.py"
+READERS = [SETTINGS, SERVER]
 DOCUMENT = ROOT / "docs" / "configuration.md"
 
 
@@ -110,7 +112,11 @@ def environment_reads(path: Path) -> tuple[dict[str, list[int]], list[str]]:
             elif isinstance(func, ast.Attribute) and is_env(func.value) and func.attr in ENV_READERS:
                 default = ENV_READERS[func.attr].default
                 read(first, default if isinstance(default, str) else None, func.value, node.lineno)
-            elif isinstance(func, ast.Attribute) and _is_os_environ(func.value) and func.attr in {"get", "pop"}:
+            elif (
+                isinstance(func, ast.Attribute)
+                and _is_os_environ(func.value)
+                and func.attr in {"get", "pop", "setdefault"}
+            ):
                 read(first, None, func.value, node.lineno)
             elif _is_os_getenv(func):
                 read(first, None, func, node.lineno)
@@ -182,7 +188,8 @@ def test_the_reads_are_found_in_both_files():
     reads = read_variables()
 
     assert {"DATABASE_URL", "DJANGO_DEBUG", "DJANGO_SECRET_KEY", "ZWADMIN_STALE_DAYS", "PORT"} <= set(reads)
-    assert any(where.startswith("gunicorn.conf.py") for where in reads["DJANGO_DEBUG"])
+    assert {"GRANIAN_WORKERS", "GRANIAN_BLOCKING_THREADS"} <= set(reads)  # the server's defaults (setdefault)
+    assert any(where.startswith("serve.py") for where in reads["DJANGO_DEBUG"])
 
 
 # How the settings read the environment where django-environ alone would read it differently.
@@ -311,3 +318,11 @@ def test_redis_uses_our_backend_with_its_near_cache_and_timeouts(load_settings):
 def test_stale_days(load_settings):
     assert load_settings(**PRODUCTION).TELEMETRY_STALE_DAYS == 7
     assert load_settings(**PRODUCTION, ZWADMIN_STALE_DAYS="3").TELEMETRY_STALE_DAYS == 3
+
+
+def test_the_production_environment_example_names_only_documented_variables():
+    example = (ROOT / "deploy" / "zwadmin.env.example").read_text()
+    named = re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", example, re.M)
+
+    assert named
+    assert [name for name in named if name not in documented_variables()] == []

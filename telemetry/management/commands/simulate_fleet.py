@@ -340,7 +340,9 @@ class Command(BaseCommand):
                 future.result()
 
     def _summary(self, fleet: Fleet, servers: list, elapsed: float) -> None:
-        self.stdout.write(f"Done in {elapsed:.1f} s, {sum(s.reports for s in servers)} server reports.")
+        # Also kept as ``self.summary`` for a caller that runs the command through call_command (make bench).
+        self.summary = {"seconds": elapsed, "reports": sum(s.reports for s in servers), "endpoints": {}}
+        self.stdout.write(f"Done in {elapsed:.1f} s, {self.summary['reports']} server reports.")
         self.stdout.write(
             f"{'endpoint':<20}{'requests':>9}{'GET':>7}{'POST':>7}{'records':>10}{'accepted':>10}{'refused':>9}"
             f"{'p50 ms':>9}{'p99 ms':>9}  answers"
@@ -352,13 +354,23 @@ class Command(BaseCommand):
             answers = ", ".join(f"{status}×{count}" for status, count in sorted(stats.statuses.items()))
             if stats.errors:
                 answers += "; no answer: " + ", ".join(f"{e}×{n}" for e, n in stats.errors.items())
-            p50 = f"{_percentile(stats.seconds, 0.5) * 1000:.0f}" if stats.seconds else "-"
-            p99 = f"{_percentile(stats.seconds, 0.99) * 1000:.0f}" if stats.seconds else "-"
+            p50 = _percentile(stats.seconds, 0.5) * 1000 if stats.seconds else None
+            p99 = _percentile(stats.seconds, 0.99) * 1000 if stats.seconds else None
             records = stats.records if name != "server" else stats.requests
             accepted = stats.accepted if name != "server" else stats.statuses.get(200, 0)
+            self.summary["endpoints"][name] = {
+                "requests": stats.requests,
+                "records": records,
+                "accepted": accepted,
+                "refused": refused,
+                "errors": sum(stats.errors.values()),
+                "p50_ms": p50,
+                "p99_ms": p99,
+            }
             self.stdout.write(
                 f"{'/api/' + name + '/commit':<20}{stats.requests:>9}{stats.methods['GET']:>7}"
-                f"{stats.methods['POST']:>7}{records:>10}{accepted:>10}{refused:>9}{p50:>9}{p99:>9}  {answers}"
+                f"{stats.methods['POST']:>7}{records:>10}{accepted:>10}{refused:>9}"
+                f"{'-' if p50 is None else f'{p50:.0f}':>9}{'-' if p99 is None else f'{p99:.0f}':>9}  {answers}"
             )
         if refused_any:
             self.stdout.write(

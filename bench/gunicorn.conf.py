@@ -1,6 +1,8 @@
-"""gunicorn configuration for production: `gunicorn -c gunicorn.conf.py zwadmin.wsgi` (docs/deployment.md).
+"""The former production server's configuration, kept only as the serving benchmark's comparison (bench/serving.py).
 
-Every value can be overridden on the command line (`--bind`, `--workers` …), which wins over this file.
+Until granian replaced it (zwadmin/serve.py, docs/deployment.md), production ran
+`gunicorn -c gunicorn.conf.py zwadmin.wsgi` with exactly this file; `make bench` runs it beside granian, on
+the same machine and in the same run, to show what the change bought. Never used in production.
 Environment: PORT or GUNICORN_BIND, WEB_CONCURRENCY, GUNICORN_TIMEOUT, GUNICORN_ACCESSLOG.
 """
 
