@@ -6,6 +6,11 @@
   hundreds of clients, and its IM server, sit behind one NAT address).
 - ``CommitGate``: both, as the commit services ask them once the batch's customers are known.
 
+Both count in fixed windows (``N/hour`` from the top of each hour), each count one atomic step shared by every
+process and node (``zwadmin.counters``: a Lua script in Redis, an upsert in the database without Redis), so a
+burst of concurrent requests lets exactly the allowance through; two windows' allowances may pass within one
+period across their boundary.
+
 Throttles protect the service; they must never take it down. A cache that raises (Redis unreachable)
 lets every request through unthrottled, and says so in the log once per outage (``cache_outage``).
 """
