@@ -118,6 +118,12 @@ def write_for(nodes, seconds: float, writers: int = WRITERS):
         thread.start()
     for thread in threads:
         thread.join()
+    answered = sum(statuses.values())
+    # The figures of the run (`-s` shows them): ZWADMIN_FAULT_SECONDS=30 for the full 30 s.
+    print(
+        f"\n{writers} writers, {seconds:.0f} s: {answered} batches, {answered / seconds:.1f}/s, "
+        f"statuses {dict(statuses)}"
+    )
     return statuses, acknowledged
 
 
