@@ -19,8 +19,10 @@ does not confirm, the rows stay *pending*.
 Before a process answers from Redis it must have *checked* the rows (:func:`ensure_fresh`) within the last
 ``CHECK_EVERY`` seconds, and since its near cache's subscription last changed (lost, renewed: Redis restarted
 or unreachable), and since it last saw Redis fail (:func:`note_cache_failure`). A check reads the (tiny)
-table: pending rows are applied (refresh, as the writer would), and if there are any rows at all the process
-drops every near-cache copy. Rows are deleted ``KEEP`` after they were applied.
+table: pending rows are applied (refresh, as the writer would), and if there is a row it has not seen before,
+the process drops every near-cache copy (and any being read). A check that succeeds has applied every row it
+read, and only a successful check lets the process read Redis, so a row seen before cannot make a copy stale.
+Rows are deleted ``KEEP`` after they were applied.
 
 Why that suffices: a refresh that fails on a Redis that is paused or slow fails only after Redis has not
 answered for the socket timeout (2 s, settings.py), so Redis can answer nothing again before the write's row
@@ -133,6 +135,7 @@ class _Checks:
         self.lock = threading.Lock()
         self.checked_at: float | None = None  # time.monotonic() when the rows were read
         self.epoch: int | None = None  # the near cache's epoch before they were read
+        self.seen: set[int] = set()  # the rows it read (all applied once a check has succeeded)
 
     def current(self, epoch: int | None) -> bool:
         checked_at = self.checked_at
@@ -166,9 +169,10 @@ def ensure_fresh() -> None:
         started = time.monotonic()
         rows = list(LookupRefresh.objects.order_by("pk").values_list("pk", "code", "applied_at"))
         if rows:
-            drop = getattr(cache, "near_cache_drop", None)
-            if drop is not None:
-                drop()
+            if any(pk not in _checks.seen for pk, _code, _applied_at in rows):
+                drop = getattr(cache, "near_cache_drop", None)
+                if drop is not None:
+                    drop()
             pending = [(pk, code) for pk, code, applied_at in rows if applied_at is None]
             if pending:
                 refresh(sorted({code for _pk, code in pending}), [pk for pk, _code in pending])
@@ -176,6 +180,7 @@ def ensure_fresh() -> None:
             expired = [pk for pk, _code, applied_at in rows if applied_at is not None and applied_at < old]
             if expired:
                 LookupRefresh.objects.filter(pk__in=expired).delete()
+        _checks.seen = {pk for pk, _code, _applied_at in rows}
         _checks.epoch, _checks.checked_at = epoch, started
 
 
