@@ -157,3 +157,18 @@ def ingest_key_digest(key: str) -> str:
 def ingest_key_matches(stored_hash: str, digest: str | None) -> bool:
     """Whether ``digest`` (``ingest_key_digest`` of what a server sent) is the customer's key; constant time."""
     return bool(stored_hash) and digest is not None and hmac.compare_digest(stored_hash, digest)
+
+
+class LookupRefresh(models.Model):
+    """A lookup answer in Redis that must be refreshed: written with the edit, in its transaction.
+
+    ``applied_at`` is set once Redis has confirmed the new answer; the row is kept a while after that so every
+    process notices it and drops its near-cache copies, then deleted (customers/lookup_cache.py).
+    """
+
+    code = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.code} ({'applied' if self.applied_at else 'pending'})"

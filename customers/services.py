@@ -2,7 +2,8 @@
 
 Each function validates with the model's own rules (``full_clean``), writes in
 one transaction and, once it has committed, refreshes the client lookup cache
-for every code the write touched. Every save leaves a record in the customer's
+for every code the write touched (recorded in the same transaction, so a
+refresh Redis missed is applied later: customers/lookup_cache.py). Every save leaves a record in the customer's
 audit trail (``Customer.history``); ``by`` names the user it is recorded under.
 Without ``by`` it is the user of the console request being served
 (``HistoryRequestMiddleware``), or nobody (commands). ``reason``, when the operator gave one,
@@ -18,8 +19,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .lookup_cache import refresh_after_commit
 from .models import INGEST_KEY_PREFIX, Customer, ingest_key_digest
-from .selectors import connection_info_refresh
 
 EDITABLE_FIELDS = (
     "code",
@@ -46,9 +47,9 @@ def _record_by(customer: Customer, by: AbstractBaseUser | AnonymousUser | None, 
 
 
 def _refresh_lookup_after_commit(*codes: str) -> None:
-    # robust: the write has committed; a cache that is down must not turn the operator's save into an
-    # error page. Django logs the failure (django.db.backends.base, ERROR) for monitoring.
-    transaction.on_commit(lambda: connection_info_refresh(*codes), robust=True)
+    # In the write's transaction: the refresh owed to Redis is recorded with the write and applied once it has
+    # committed, or before any process answers from Redis again (customers/lookup_cache.py).
+    refresh_after_commit(*codes)
 
 
 def _save(customer: Customer, **options: Any) -> None:

@@ -196,16 +196,18 @@ def _batch_commit(
     codes = sorted({values[0] for _index, values in cleaned})
     rows: dict[tuple[Any, str], tuple] = {}  # (customer id, key) -> values; a later record replaces an earlier one
     digest = _key_digest(key)
+    customers = _customers_by_code(codes)
+    unknown = [code for code in codes if code not in customers]
+    keyless = {
+        code
+        for code, found in customers.items()
+        if found.key_required and not ingest_key_matches(found.key_hash, digest)
+    }
+    storable = [code for code, found in customers.items() if code not in keyless and found.removed_at is None]
+    # Counted before the transaction, in steps of their own: a batch refused whole (429) still spends what its
+    # unknown codes spent, and the batch's transaction holds no counter (zwadmin/counters.py) while it writes.
+    throttled = gate(storable, unknown) if gate is not None else set()
     with transaction.atomic():
-        customers = _customers_by_code(codes)
-        unknown = [code for code in codes if code not in customers]
-        keyless = {
-            code
-            for code, found in customers.items()
-            if found.key_required and not ingest_key_matches(found.key_hash, digest)
-        }
-        storable = [code for code, found in customers.items() if code not in keyless and found.removed_at is None]
-        throttled = gate(storable, unknown) if gate is not None else set()
         unknown_error = UnknownCode().body()["errors"]
         removed_error = RemovedCustomer().body()["errors"]
         key_error = IngestKeyRejected(carried=digest is not None).body()["errors"]

@@ -4,6 +4,7 @@ per-customer user and group lists."""
 import re
 
 import orjson
+from django.conf import settings
 from django.db.models import CharField, Value
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
@@ -15,6 +16,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from customers.errors import UnknownCode
+from customers.lookup_cache import ensure_fresh
 from customers.models import Customer
 from customers.selectors import CONNECTION_FIELDS, connection_info_cache_key, connection_info_json
 from customers.validators import CODE_DIGITS, is_customer_code
@@ -76,6 +78,8 @@ class CustomerInfoView(MachineAPIView):
         return super().dispatch(request, *args, **kwargs)
 
     def cached_answer(self, request) -> HttpResponse | None:
+        if not settings.LOOKUP_CACHE:
+            return None  # no Redis: every lookup reads the database (customers/lookup_cache.py)
         # What clients send, "code=0513001", is read without building a QueryDict; anything else is parsed.
         match = _PLAIN_CODE_QUERY.fullmatch(request.META.get("QUERY_STRING", ""))
         code = match[1] if match else request.GET.get("code", "").strip()
@@ -84,16 +88,17 @@ class CustomerInfoView(MachineAPIView):
         if not cache_outage.usable():
             return None
         throttle = UnknownCodeLookupThrottle()
-        throttle_key = throttle.get_cache_key(request, self)
+        throttle_key = throttle.get_cache_key(request)
         info_key = connection_info_cache_key(code)
         try:
+            ensure_fresh()
             cached = throttle.cache.get_many([throttle_key, info_key])
         except CACHE_ERRORS as error:
             cache_outage.failed(error, LOOKUP_WITHOUT_CACHE)  # one timeout: the full path now skips the cache
             return None
         cache_outage.recovered()
         payload = cached.get(info_key)
-        if not payload or throttle.is_exhausted(cached.get(throttle_key)):
+        if not payload or throttle.is_marked(cached.get(throttle_key)):
             return None
         response = HttpResponse(payload, content_type="application/json; charset=utf-8")
         response["Allow"] = ", ".join(self.allowed_methods)
@@ -117,17 +122,22 @@ class CustomerInfoView(MachineAPIView):
         return self.answer_from_database(code)
 
     def answer(self, request, code: str) -> HttpResponse | None:
-        """The cached answer for ``code``; None for an unknown code, once it has spent the address's allowance."""
+        """The answer for ``code``; None for an unknown code, once it has spent the address's allowance."""
         throttle = UnknownCodeLookupThrottle()
-        throttle_key = throttle.get_cache_key(request, self)
-        info_key = connection_info_cache_key(code) if is_customer_code(code) else None
-        # One cache round trip answers both "is this address blocked" and "what is this code".
-        cached = throttle.cache.get_many([throttle_key, info_key] if info_key else [throttle_key])
-        if throttle.is_exhausted(cached.get(throttle_key)):
+        info_key = connection_info_cache_key(code) if is_customer_code(code) and settings.LOOKUP_CACHE else None
+        if settings.LOOKUP_CACHE:
+            ensure_fresh()
+            # One cache round trip answers both "is this address refused" and "what is this code".
+            throttle_key = throttle.get_cache_key(request)
+            cached = throttle.cache.get_many([throttle_key, info_key] if info_key else [throttle_key])
+            refused = throttle.is_marked(cached.get(throttle_key))
+        else:
+            cached, refused = {}, throttle.is_refused(request)
+        if refused:
             raise exceptions.Throttled(wait=throttle.wait())
 
-        if info_key:
-            payload = cached.get(info_key)
+        if is_customer_code(code):
+            payload = cached.get(info_key) if info_key else None
             payload = connection_info_json(code=code) if payload is None else payload or None
             if payload is not None:
                 return HttpResponse(payload, content_type="application/json; charset=utf-8")

@@ -3,12 +3,17 @@
 A test starts one or more app nodes as separate processes on free ports, pointed at the pytest test
 database (PostgreSQL: the nodes and the test share it) and Redis, exactly as production runs them
 behind nginx, and talks HTTP to them. Used by ``tests/`` and ``telemetry/tests/test_lookup_nodes.py``.
+
+Or on the embedded default, as ``make serve`` runs without DATABASE_URL and REDIS_URL: an SQLite file of the
+test's own (:func:`embedded_database`, migrated as ``make serve`` migrates it) and no Redis, with
+``env=database.node_env()``; the test reads that file's rows with :meth:`EmbeddedDatabase.query`.
 """
 
 import http.client
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -66,6 +71,46 @@ def shared_database_url() -> str:
     password = f":{urllib.parse.quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
     host = db["HOST"] or "127.0.0.1"
     return f"postgres://{user}{password}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@dataclass
+class EmbeddedDatabase:
+    """An SQLite file of the test's own, migrated: the embedded default's database (no Redis)."""
+
+    path: Path
+
+    @property
+    def url(self) -> str:
+        return f"sqlite:///{urllib.parse.quote(str(self.path))}"
+
+    def node_env(self, **more: str | None) -> dict[str, str | None]:
+        """``start_node``'s ``env`` for a node on this file and no Redis, as ``make serve`` runs by default."""
+        return {"DATABASE_URL": self.url, "REDIS_URL": None, **more}
+
+    def manage(self, *args: str, env: dict[str, str] | None = None) -> str:
+        """Run ``manage.py <args>`` on this file (production settings); its output."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=PROJECT_DIR,
+            env=node_environment({**self.node_env(), **(env or {})}),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if result.returncode:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with sqlite3.connect(self.path, timeout=30) as db:
+            return db.execute(sql, params).fetchall()
+
+
+def embedded_database(directory: Path) -> EmbeddedDatabase:
+    """A new SQLite file in ``directory``, migrated (with its cache table) as ``make serve`` migrates it."""
+    database = EmbeddedDatabase(Path(directory) / "zwadmin.sqlite3")
+    database.manage("migrate", "--no-input", "--verbosity", "0")
+    return database
 
 
 def node_environment(overrides: dict[str, str | None] | None = None) -> dict[str, str]:

@@ -80,7 +80,8 @@ class NearCache:
         self._next_ping = 0.0
         self._pong_deadline: float | None = None
         self._retry_at = 0.0
-        self._generation = 0  # changes whenever the subscription is lost or renewed
+        self._generation = 0  # changes whenever the subscription is lost or renewed, or copies are dropped
+        self._epoch = 0  # changes whenever the subscription is lost or renewed (see epoch())
 
     # -- reads ---------------------------------------------------------------------------------------------
 
@@ -138,10 +139,26 @@ class NearCache:
             # subscription will be presumed dead at its next ping. Log loudly; the copies expire anyway.
             logger.exception("near cache: could not announce a write of %s", keys or "everything")
 
+    def epoch(self) -> int | None:
+        """The subscription's generation if copies may be served now, else None (drains announcements first).
+
+        It changes whenever the subscription was lost or renewed (and in a forked child): a caller that
+        remembers it learns whether Redis may have been unreachable, or restarted, since.
+        """
+        with self._lock:
+            return self._epoch if self._sync() else None
+
+    def drop_all(self) -> None:
+        """Drop every copy of this process, and any copy being read right now (its :meth:`keep` is ignored)."""
+        with self._lock:
+            self._entries.clear()
+            self._generation += 1
+
     # -- the subscription ----------------------------------------------------------------------------------
 
     def _reset(self) -> None:
         self._generation += 1
+        self._epoch += 1
         pubsub, self._pubsub = self._pubsub, None
         self._entries.clear()
         self._pong_deadline = None
@@ -160,6 +177,7 @@ class NearCache:
             self._pong_deadline = None
             self._pid = os.getpid()
             self._generation += 1
+            self._epoch += 1
         if self._pubsub is None:
             if now < self._retry_at:
                 return False
@@ -180,6 +198,7 @@ class NearCache:
                 return False
             self._pubsub = pubsub
             self._generation += 1
+            self._epoch += 1
             self._entries.clear()
             self._next_ping = now + self.PING_EVERY
         try:
@@ -237,6 +256,15 @@ class RedisCache(django_redis.RedisCache):
                 max_age=float(near.get("MAX_AGE", 30)),
                 max_entries=int(near.get("MAX_ENTRIES", 10_000)),
             )
+
+    def near_cache_epoch(self) -> int | None:
+        """See :meth:`NearCache.epoch`; 0 (never changes) without a near cache."""
+        return self._near.epoch() if self._near is not None else 0
+
+    def near_cache_drop(self) -> None:
+        """Drop this process's near-cache copies (:meth:`NearCache.drop_all`)."""
+        if self._near is not None:
+            self._near.drop_all()
 
     def _mirrored(self, key) -> bool:
         return bool(self._near_prefixes) and isinstance(key, str) and key.startswith(self._near_prefixes)

@@ -1,8 +1,8 @@
 """zwadmin settings, read from the environment: docs/configuration.md lists every variable.
 
 DJANGO_SECRET_KEY is required unless DJANGO_DEBUG=1 (development only: `make run` sets it). Otherwise the
-defaults are the production ones, with an SQLite file at the project root and a local-memory cache until
-DATABASE_URL and REDIS_URL say otherwise.
+defaults are the production ones, with an SQLite file at the project root (WAL mode, writers queue) and the
+cache in it until DATABASE_URL and REDIS_URL say otherwise: a single-machine deployment of several workers.
 """
 
 import datetime
@@ -128,11 +128,24 @@ DATABASES["default"].update(
 # DATABASE_URL wins).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+# The embedded SQLite file serves several worker processes (docs/deployment.md): writers queue for the one write
+# lock instead of failing with "database is locked". WAL: readers never wait for a writer, nor a writer for
+# readers; synchronous=NORMAL is safe in WAL mode (a power cut may lose the last commits, never corrupt the file).
+# IMMEDIATE: every transaction takes the write lock when it begins, so a transaction that reads and then writes
+# cannot fail half-way because another wrote in between (SQLite's deferred default would); "timeout" is how long
+# a writer waits for the lock (seconds) before the request fails.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+    DATABASES["default"]["OPTIONS"].setdefault("timeout", 30)
+    DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache: Redis when REDIS_URL is set (shared by every worker and node), local memory otherwise. The URL is read
-# as a string, not with env.cache: that would choose Django's backend instead of ours and move the URL's query
-# into OPTIONS, where ours hands the whole URL to redis-py as Django's does.
+# Cache: Redis when REDIS_URL is set (shared by every worker and node). Without it, a table in the database
+# (Django's DatabaseCache, created after every `migrate`: zwadmin/apps.py): shared by every process like the
+# database itself, never a per-process memory (check --deploy warns of one, zwadmin.W002). The URL is read as a
+# string, not with env.cache: that would choose Django's backend instead of ours and move the URL's query into
+# OPTIONS, where ours hands the whole URL to redis-py as Django's does.
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
@@ -141,7 +154,7 @@ if REDIS_URL:
             "BACKEND": "zwadmin.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("DJANGO_CACHE_PREFIX", default="zwadmin"),
-            # Each process keeps copies of the lookup answers and of the lookup throttle's histories, dropped
+            # Each process keeps copies of the lookup answers and of the lookup throttle's refusals, dropped
             # as writes are announced through Redis: a lookup that hits asks Redis nothing (zwadmin/cache.py).
             "NEAR_CACHE": {"PREFIXES": ["customer-info:", "throttle_lookup_unknown_"], "MAX_AGE": 30},
             # A Redis that stops answering must fail a request in seconds, not hang every worker.
@@ -149,7 +162,10 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "zwadmin"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "zwadmin_cache"}}
+# Whether the client lookup's answers are kept in the cache (customers/lookup_cache.py). Only in Redis: without it,
+# the lookup reads the database (one indexed query), which is what a database cache would do too.
+LOOKUP_CACHE = bool(REDIS_URL)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

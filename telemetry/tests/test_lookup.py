@@ -3,6 +3,7 @@
 from http import HTTPStatus
 
 import pytest
+from django.conf import settings
 
 from customers import services
 from telemetry.throttles import UnknownCodeLookupThrottle
@@ -110,12 +111,26 @@ def test_removed_customer_is_not_found_and_found_again_once_restored(
 
 
 @pytest.mark.django_db
+@pytest.mark.skipif(not settings.LOOKUP_CACHE, reason="without Redis every lookup reads the database")
 def test_lookup_is_served_from_cache_without_touching_the_database(client, jiangsu, django_assert_num_queries):
     client.get("/api/customer/info", {"code": "0513001"})
 
     with django_assert_num_queries(0):
         response = client.get("/api/customer/info", {"code": "0513001"})
     assert response.status_code == HTTPStatus.OK
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(settings.LOOKUP_CACHE, reason="with Redis the answer is kept in Redis")
+def test_without_redis_every_lookup_reads_the_database_and_keeps_nothing(client, jiangsu, django_assert_num_queries):
+    client.get("/api/customer/info", {"code": "0513001"})
+
+    with django_assert_num_queries(2):  # the address's unknown-code count, the answer: both by primary/unique key
+        response = client.get("/api/customer/info", {"code": "0513001"})
+    assert response.json()["tcphost"] == "61.155.85.77"
+
+    jiangsu.__class__.objects.filter(pk=jiangsu.pk).update(tcphost="im.zwtx.cn")  # even a write behind our back
+    assert client.get("/api/customer/info", {"code": "0513001"}).json()["tcphost"] == "im.zwtx.cn"
 
 
 @pytest.mark.django_db

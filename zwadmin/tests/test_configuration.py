@@ -231,7 +231,17 @@ def test_debug_runs_with_nothing_else_set(load_settings):
     assert settings.DEBUG is True
     assert settings.ALLOWED_HOSTS == ["localhost", "127.0.0.1", "[::1]"]
     assert settings.DATABASES["default"]["NAME"] == str(ROOT / "db.sqlite3")
-    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    # No per-process state even in development: the cache is a table of the database (zwadmin/storage.py).
+    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+    assert settings.LOOKUP_CACHE is False
+
+
+def test_the_embedded_sqlite_file_queues_its_writers(load_settings):
+    options = load_settings(DJANGO_DEBUG="1").DATABASES["default"]["OPTIONS"]
+
+    assert options["transaction_mode"] == "IMMEDIATE"
+    assert options["timeout"] >= 10
+    assert "journal_mode=WAL" in options["init_command"]
 
 
 @pytest.mark.parametrize("value", [None, ""])
