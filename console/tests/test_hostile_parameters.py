@@ -23,6 +23,7 @@ from rest_framework.authtoken.models import Token
 from alerts.models import Alert, Channel, ChannelKind, MessageKind, MessageStatus, OutboxMessage
 from alerts.services import rules_by_key
 from customers.models import Customer
+from customers.serializers import CustomerSerializer
 from customers.services import customer_ingest_key_rotate
 from telemetry.models import ImGroup, ImUser, ServerChange, ServerReport, UnregisteredServer
 from zwadmin.admin_lists import SEARCH_MAX_LENGTH, ConsoleListMixin
@@ -196,10 +197,12 @@ def test_the_ingest_key_hash_is_never_filterable(fleet, staff, lookup):
 
 
 def test_the_ingest_key_hash_is_never_shown(fleet, jiangsu, staff, django_user_model):
+    record = jiangsu.history.latest("history_date").history_id
     pages = [
         changelist_url(Customer),
         reverse("admin:customers_customer_change", args=[jiangsu.pk]),
         reverse("admin:customers_customer_history", args=[jiangsu.pk]),
+        reverse("admin:customers_customer_simple_history", args=[jiangsu.pk, record]),
     ]
     for path in pages:
         response = staff.get(path)
@@ -212,6 +215,31 @@ def test_the_ingest_key_hash_is_never_shown(fleet, jiangsu, staff, django_user_m
     assert export.status_code == HTTPStatus.OK and export["Content-Type"].startswith("text/csv")
     assert fleet not in export.content.decode("utf-8-sig")
     assert "ingest_key_hash" not in {field.name for field in Customer.history.model._meta.fields}
+
+
+def test_no_column_field_search_filter_or_export_names_the_hash(rf, admin_user):
+    request = rf.get("/admin/customers/customer/")
+    request.user = admin_user
+    model_admin = admin.site.get_model_admin(Customer)
+    declared = [
+        *model_admin.get_list_display(request),
+        *model_admin.get_search_fields(request),
+        *(item[0] if isinstance(item, tuple) else item for item in model_admin.get_list_filter(request)),
+        *model_admin.get_readonly_fields(request),
+        *(name for _title, options in model_admin.get_fieldsets(request) for name in flatten(options["fields"])),
+        *model_admin.get_form(request).base_fields,
+        *(
+            field.attribute
+            for resource in model_admin.get_export_resource_classes(request)
+            for field in resource().get_export_fields()
+        ),
+        *CustomerSerializer.Meta.fields,
+    ]
+    assert not [name for name in declared if "ingest_key_hash" in str(name)]
+
+
+def flatten(fields) -> list[str]:
+    return [name for item in fields for name in (item if isinstance(item, tuple | list) else (item,))]
 
 
 def test_the_management_api_shows_no_hash(fleet, staff_client):
