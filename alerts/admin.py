@@ -21,6 +21,8 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateTimeFilter, RelatedDropdownFilter
 from unfold.decorators import display
 
+from zwadmin.admin_lists import ConsoleListMixin
+
 from . import services, texts
 from .forms import ChannelForm, SilenceForm
 from .models import Alert, Channel, MessageStatus, OutboxMessage, Rule
@@ -82,7 +84,7 @@ SUMMARY = ("state_text", "rule", "subject", "what", "since_display", "opened", "
 
 
 @admin.register(Alert)
-class AlertAdmin(ModelAdmin):
+class AlertAdmin(ConsoleListMixin, ModelAdmin):
     form = SilenceForm
     list_display = ("state_label", "rule", "subject", "what", "since_display", "opened", "resolved", "handled")
     list_display_links = ("what",)  # the subject cell links to the customer
@@ -201,7 +203,7 @@ class AlertAdmin(ModelAdmin):
 
 
 @admin.register(Rule)
-class RuleAdmin(ModelAdmin):
+class RuleAdmin(ConsoleListMixin, ModelAdmin):
     list_display = ("rule_name", "enabled", "threshold_display", "meaning", "open_alerts", "evaluated")
     list_editable = ("enabled",)
     fields = ("rule_name", "meaning", "enabled", "threshold", "unit_and_default")
@@ -265,7 +267,7 @@ class RuleAdmin(ModelAdmin):
 
 
 @admin.register(Channel)
-class ChannelAdmin(ModelAdmin):
+class ChannelAdmin(ConsoleListMixin, ModelAdmin):
     form = ChannelForm
     list_display = ("name", "kind", "enabled", "rule_count", "service_engineer", "quiet_hours", "delivery")
     list_filter = (("kind", ChoicesDropdownFilter), "enabled")
@@ -381,7 +383,7 @@ MESSAGE_LABELS = {
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(ModelAdmin):
+class OutboxMessageAdmin(ConsoleListMixin, ModelAdmin):
     list_display = (
         "title",
         "channel",
@@ -395,6 +397,7 @@ class OutboxMessageAdmin(ModelAdmin):
     )
     list_filter = (MessageStatusFilter, ("channel", RelatedDropdownFilter), ("kind", ChoicesDropdownFilter))
     list_select_related = ("channel",)
+    list_links = ("alert__id__exact",)  # an alert's page links to its messages
     search_fields = ("title",)
     actions = ("resend_selected",)
     readonly_fields = (

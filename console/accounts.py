@@ -21,6 +21,8 @@ from unfold.admin import ModelAdmin
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from unfold.widgets import UnfoldAdminSelectWidget
 
+from zwadmin.admin_lists import ConsoleListMixin
+
 from .roles import ROLES
 
 
@@ -77,7 +79,7 @@ class StaffChangeForm(UserChangeForm):
             self.fields["role"].initial = user_role(self.instance)
 
 
-class StaffAdmin(BaseUserAdmin, ModelAdmin):
+class StaffAdmin(ConsoleListMixin, BaseUserAdmin, ModelAdmin):
     form = StaffChangeForm
     add_form = StaffCreationForm
     change_password_form = AdminPasswordChangeForm
@@ -135,23 +137,23 @@ def reregister(model, admin_class):
     admin.site.register(model, admin_class)
 
 
-class GroupAdmin(BaseGroupAdmin, ModelAdmin):
+class GroupAdmin(ConsoleListMixin, BaseGroupAdmin, ModelAdmin):
     pass
 
 
-class TokenAdmin(BaseTokenAdmin, ModelAdmin):
+class TokenAdmin(ConsoleListMixin, BaseTokenAdmin, ModelAdmin):
     pass
 
 
-class ThemedAccessAttemptAdmin(AccessAttemptAdmin, ModelAdmin):
+class ThemedAccessAttemptAdmin(ConsoleListMixin, AccessAttemptAdmin, ModelAdmin):
     pass
 
 
-class ThemedAccessLogAdmin(AccessLogAdmin, ModelAdmin):
+class ThemedAccessLogAdmin(ConsoleListMixin, AccessLogAdmin, ModelAdmin):
     pass
 
 
-class ThemedAccessFailureLogAdmin(AccessFailureLogAdmin, ModelAdmin):
+class ThemedAccessFailureLogAdmin(ConsoleListMixin, AccessFailureLogAdmin, ModelAdmin):
     pass
 
 

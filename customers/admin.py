@@ -26,6 +26,7 @@ from django.utils.translation import ngettext
 from unfold.contrib.filters.admin import RangeDateFilter
 from unfold.widgets import UnfoldAdminTextInputWidget
 
+from zwadmin.admin_lists import ConsoleListMixin
 from zwadmin.audit import AuditTrailAdmin
 from zwadmin.display import ungrouped
 from zwadmin.exports import ExportAdminMixin
@@ -134,7 +135,7 @@ class RemovalForm(forms.Form):
         return typed
 
 
-class CustomerAdmin(ExportAdminMixin, AuditTrailAdmin):
+class CustomerAdmin(ConsoleListMixin, ExportAdminMixin, AuditTrailAdmin):
     form = CustomerForm
     resource_classes = [CustomerResource]  # export: CSV, XLSX; the history page: who changed what, old → new
     list_display = ("code", "name", "licence", "endpoints", "contact_with_phone")

@@ -18,6 +18,7 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import AutocompleteSelectFilter
 
 from customers.models import Customer
+from zwadmin.admin_lists import ConsoleListMixin
 from zwadmin.display import display_value
 from zwadmin.exports import ExportAdminMixin
 
@@ -29,7 +30,7 @@ MISMATCH_STYLE = f"color:{MISMATCH_TONE.colour};font-weight:bold"
 CUSTOMER_LOOKUP = "customer__id__exact"  # what the customer filter reads, and what links to a list set
 
 
-class ReadOnlyAdmin(ModelAdmin):
+class ReadOnlyAdmin(ConsoleListMixin, ModelAdmin):
     """Telemetry is the servers' to write: view only, for everyone, superusers included."""
 
     show_full_result_count = False  # one count per page, not two, on tables of millions of rows
