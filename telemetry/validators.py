@@ -46,6 +46,11 @@ class FieldError(Exception):
     """One field's value breaks a rule; the argument is the message for the sender."""
 
 
+class HugeNumber(str):
+    """A JSON integer too long to fit any field, kept as its digits (``ingest_parsing.load_json``): never
+    converted, since Python refuses integers of more than 4,300 digits and converting long ones is slow."""
+
+
 Cleaner = Callable[[Any], Any]
 
 
@@ -63,6 +68,10 @@ def clean_count(value: Any) -> int:
         number = int(digits)
     elif kind is float and value.is_integer():
         number = int(value)
+    elif kind is HugeNumber:
+        if value.startswith("-"):
+            raise FieldError(_("Ensure this number is at least 0."))
+        raise FieldError(_("Ensure this number is at most %(max)d.") % {"max": MAX_COUNT})
     else:
         raise FieldError(_("Enter a whole number of at least 0, e.g. 178."))
     if number < 0:
@@ -139,7 +148,7 @@ def text(max_length: int, *, key: bool = False, integers: bool = False) -> Clean
         kind = type(value)
         if kind is str:
             value = value.strip() if key else value
-        elif integers and kind is int:
+        elif integers and kind in (int, HugeNumber):
             value = str(value)
         elif value is None and not key:
             return ""
