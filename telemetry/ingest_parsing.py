@@ -119,10 +119,11 @@ def percent_decode(raw: bytes) -> bytes:
         return raw
     if _escape_decode is None:
         return urllib.parse.unquote_to_bytes(raw)
-    try:
-        return _unescape(raw)
-    except ValueError:  # a "%" without two hex digits after it
-        pass
+    if raw.count(b"%") * 3 <= len(raw):  # else some "%" cannot start an escape: no use trying
+        try:
+            return _unescape(raw)
+        except ValueError:  # a "%" without two hex digits after it
+            pass
     # Those "%" are kept as they are; the stretches between them hold only escapes, decoded in C.
     literals = []
     for match in _LITERAL_PERCENT.finditer(raw):
@@ -160,11 +161,17 @@ def parse_urlencoded(raw: bytes) -> dict[str, str]:
     if limit is not None and raw.count(b"&") >= limit:
         raise RequestTooLarge()
     pairs = []
-    for chunk in raw.split(b"&"):
-        if chunk:
-            name, _sep, value = chunk.partition(b"=")
-            pairs.append(percent_decode(name))
-            pairs.append(percent_decode(value))
+    start = 0
+    while start <= len(raw):
+        # Field by field, each value copied once: a 30 MB ``data`` is not held twice more as a chunk and its part.
+        end = raw.find(b"&", start)
+        end = len(raw) if end < 0 else end
+        if end > start:
+            equals = raw.find(b"=", start, end)
+            equals = end if equals < 0 else equals
+            pairs.append(percent_decode(raw[start:equals]))
+            pairs.append(percent_decode(raw[equals + 1 : end]))
+        start = end + 1
     texts = decode_text(*pairs)
     return dict(zip(texts[::2], texts[1::2], strict=True))
 
@@ -223,12 +230,15 @@ def content_length(request) -> int:
 
 
 def _read_body(request) -> bytes:
-    if content_length(request) > settings.TELEMETRY_MAX_BODY_BYTES:
+    length = content_length(request)
+    if length > settings.TELEMETRY_MAX_BODY_BYTES:
         raise RequestTooLarge()
-    try:
-        return request.body
-    except RequestDataTooBig:  # DATA_UPLOAD_MAX_MEMORY_SIZE set below TELEMETRY_MAX_BODY_BYTES
-        raise RequestTooLarge() from None
+    upload_limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # when set below TELEMETRY_MAX_BODY_BYTES
+    if upload_limit is not None and length > upload_limit:
+        raise RequestTooLarge()
+    # Read, not ``request.body``: Django would keep the raw body for the whole request, 30 MB held through the
+    # database work after it has been parsed.
+    return request.read()
 
 
 def _multipart_parameters(request, body: bytes) -> dict[str, str]:

@@ -198,7 +198,7 @@ def _batch_commit(
         raise ValidationError({"data": [_("Enter a JSON array of records.")]})
     now = now or timezone.now()
     # Checked before the transaction opens: 50,000 records are CPU work, not database work.
-    cleaned, rejected = validate_records(items, kind.fields)
+    cleaned, rejected = validate_records(items, kind.fields, detailed=REJECTIONS_LISTED)
     codes = sorted({values[0] for _index, values in cleaned})
     rows: dict[tuple[Any, str], tuple] = {}  # (customer id, key) -> values; a later record replaces an earlier one
     digest = _key_digest(key)

@@ -312,7 +312,7 @@ class BatchCommitView(MachineAPIView):
             parameters = commit_parameters(request)
         except InvalidJSONBody as error:
             raise exceptions.ValidationError({"data": [str(error.detail)]}) from error
-        data = parameters.get("data")
+        data = parameters.pop("data", None)  # not kept beside what it parses into (a batch may be 30 MB)
         if data is None or data == "":
             raise exceptions.ValidationError({"data": [_("This field is required.")]})
         if isinstance(data, str):
