@@ -1,6 +1,7 @@
 """``make bench``: every benchmark of ISSUE 6 in one run, a table on stdout and the same as JSON in artifacts/.
 
-    .venv/bin/python -m bench.run [--rounds 5] [--only serving,ingest,lists,dashboard,alerts] [--quick] [--capacity]
+    .venv/bin/python -m bench.run [--rounds 5] [--only serving,ingest,lists,dashboard,alerts,faults] [--quick]
+        [--capacity]
 
 Needs PostgreSQL and Redis on this machine (started when they are down) and wrk. It drops and recreates
 the database ``zwadmin_bench`` (``BENCH_DATABASE_URL``) and flushes Redis database 15 (``BENCH_REDIS_URL``):
@@ -35,7 +36,7 @@ from .common import (
     recreate_database,
 )
 
-SECTIONS = ("serving", "ingest", "lists", "dashboard", "alerts")
+SECTIONS = ("serving", "ingest", "lists", "dashboard", "alerts", "faults")
 
 # Where a full run publishes its table: between these two lines of docs/performance.md, replacing what is there.
 DOCS_RESULTS = PROJECT_DIR / "docs" / "performance.md"
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_environment(database_url, redis_url, static_root)
     setup_django(static_root)
 
-    from . import alerts, ingest, pages
+    from . import alerts, faults, ingest, pages
 
     report: dict = {
         "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -135,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.quick:
             pages.CUSTOMERS, pages.REPORTS = 500, 100_000
         results["alerts"] = alerts.run(rounds=args.rounds, small=small_alert_queries)
+    if "faults" in sections:
+        results["faults"] = faults.run()
     if args.capacity:
         results["capacity"] = serving.capacity(
             users=args.capacity_users,
@@ -302,6 +305,10 @@ def table_rows(results: dict) -> list[dict]:
         from . import alerts
 
         rows += alerts.rows(results["alerts"], _row, target_ms=TARGETS["alerts_ms"])
+    if "faults" in results:
+        from . import faults
+
+        rows += faults.rows(results["faults"], _row)
     return rows
 
 

@@ -136,12 +136,16 @@ COMPONENTS = {
     },
     "BatchResult": {
         "type": "object",
-        "description": "Valid records are stored; each bad one is rejected alone, by its index in `data`.",
+        "description": "Valid records are stored; each bad one is rejected alone, by its index in `data`. "
+        "`rejected` lists the first 100 rejected records; `rejected_unlisted`, present only when more were rejected, "
+        "counts the others.",
         "properties": {
             "status": {"type": "string", "enum": ["ok"]},
             "accepted": {"type": "integer", "minimum": 0},
+            "rejected_unlisted": {"type": "integer", "minimum": 1},
             "rejected": {
                 "type": "array",
+                "maxItems": 100,
                 "items": {
                     "type": "object",
                     "properties": {
@@ -239,7 +243,9 @@ ERROR_TEXT = {
     404: "Not found.",
     405: "Method not allowed.",
     406: "The `Accept` header asks for a format this endpoint does not give.",
-    413: "The body is larger than `ZWADMIN_TELEMETRY_MAX_BODY_BYTES` (32 MB).",
+    413: "The body is larger than `ZWADMIN_TELEMETRY_MAX_BODY_BYTES` (32 MB), holds more than 1,000 form fields, "
+    "or, on the commits, `data` holds more than `ZWADMIN_TELEMETRY_MAX_RECORDS` records (50,000) or more JSON "
+    "values than such a batch (docs/protocol.md, Limits).",
     415: "The body's content type is not JSON, a form or multipart.",
     429: "Throttled: retry after `Retry-After` seconds.",
 }
@@ -365,7 +371,11 @@ class CustomerInfoViewSchema(OpenApiViewExtension):
                 tags=["client"],
                 parameters=[_query("code", CODE)],
                 request=_bodies(code_body),
-                responses={**responses, 415: _error(415)},
+                responses={
+                    **responses,
+                    413: _error(413, "The body is larger than 4 KB, or JSON holding more than 1,000 values."),
+                    415: _error(415),
+                },
             )
             def post(self, request, *args, **kwargs):
                 return super().post(request, *args, **kwargs)

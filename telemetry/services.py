@@ -54,10 +54,16 @@ def _key_digest(key: Any) -> str | None:
     return ingest_key_digest(key) if type(key) is str and key else None
 
 
+# The answer to a batch lists this many rejected records in full, the first by index; the others are counted
+# (``BatchResult.unlisted``), so that a batch of junk gets a short answer (docs/protocol.md).
+REJECTIONS_LISTED = 100
+
+
 @dataclass(frozen=True)
 class BatchResult:
     accepted: int
-    rejected: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # the first REJECTIONS_LISTED, by index
+    unlisted: int = 0  # rejected records beyond those
 
 
 @dataclass(frozen=True)
@@ -192,7 +198,7 @@ def _batch_commit(
         raise ValidationError({"data": [_("Enter a JSON array of records.")]})
     now = now or timezone.now()
     # Checked before the transaction opens: 50,000 records are CPU work, not database work.
-    cleaned, rejected = validate_records(items, kind.fields)
+    cleaned, rejected = validate_records(items, kind.fields, detailed=REJECTIONS_LISTED)
     codes = sorted({values[0] for _index, values in cleaned})
     rows: dict[tuple[Any, str], tuple] = {}  # (customer id, key) -> values; a later record replaces an earlier one
     digest = _key_digest(key)
@@ -235,7 +241,11 @@ def _batch_commit(
             if kind is _USERS:
                 _snapshot_usage_days(sorted({customer_id for customer_id, _key in rows}), now)
     rejected.sort(key=itemgetter("index"))
-    result = BatchResult(accepted=len(items) - len(rejected), rejected=rejected)
+    result = BatchResult(
+        accepted=len(items) - len(rejected),
+        rejected=rejected[:REJECTIONS_LISTED],
+        unlisted=max(len(rejected) - REJECTIONS_LISTED, 0),
+    )
     logger.info(
         "%s batch from %s: %d accepted (%d rows), %d rejected%s",
         kind.model._meta.model_name,

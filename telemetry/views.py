@@ -25,7 +25,17 @@ from zwadmin.machine import machine_view
 
 from . import services
 from .filters import ImGroupFilterSet, ImUserFilterSet
-from .ingest_parsing import InvalidJSON, InvalidJSONBody, client_address, commit_parameters, ingest_key, load_json
+from .ingest_parsing import (
+    InvalidJSON,
+    InvalidJSONBody,
+    RequestTooLarge,
+    TooManyRecords,
+    client_address,
+    commit_parameters,
+    content_length,
+    ingest_key,
+    load_json,
+)
 from .models import ImGroup, ImUser
 from .renderers import CSVRenderer
 from .serializers import ImGroupSerializer, ImUserSerializer
@@ -60,6 +70,10 @@ _PLAIN_CODE_QUERY = re.compile(rf"code=({CODE_DIGITS})", re.ASCII)
 
 
 LOOKUP_WITHOUT_CACHE = "lookups are answered from the database, unthrottled,"
+
+# A lookup's body is one code (``code=0513001``, or the same as JSON or multipart): a larger one is refused by its
+# Content-Length, before it is read (docs/protocol.md, "Limits").
+LOOKUP_MAX_BODY_BYTES = 4096
 
 
 class CustomerInfoView(MachineAPIView):
@@ -155,6 +169,8 @@ class CustomerInfoView(MachineAPIView):
         raise UnknownCode()
 
     def post(self, request):
+        if content_length(request) > LOOKUP_MAX_BODY_BYTES:
+            raise RequestTooLarge()
         return self.get(request)
 
 
@@ -287,7 +303,9 @@ class BatchCommitView(MachineAPIView):
     a JSON body's ``data`` as an array or as a JSON string, or a bare JSON array body).
 
     → ``200 {"status": "ok", "accepted": N, "rejected": [{"index": i, "errors": {...}}]}``: bad records are
-    rejected alone. ``data`` missing, not JSON or not an array → 400 naming ``data``, nothing stored.
+    rejected alone; past ``services.REJECTIONS_LISTED`` of them, ``"rejected_unlisted": M`` counts the rest.
+    More than ``TELEMETRY_MAX_RECORDS`` records → 413 naming ``data``, nothing stored. ``data`` missing, not
+    JSON or not an array → 400 naming ``data``, nothing stored.
     Records of a customer that requires its ingest key, without it, are rejected naming ``key``; of a code
     over its commit rate, naming ``code`` (the whole request is a 429 when that is every code it holds).
     """
@@ -303,20 +321,24 @@ class BatchCommitView(MachineAPIView):
             parameters = commit_parameters(request)
         except InvalidJSONBody as error:
             raise exceptions.ValidationError({"data": [str(error.detail)]}) from error
-        data = parameters.get("data")
+        data = parameters.pop("data", None)  # not kept beside what it parses into (a batch may be 30 MB)
         if data is None or data == "":
             raise exceptions.ValidationError({"data": [_("This field is required.")]})
         if isinstance(data, str):
             try:
                 data = load_json(data)
             except InvalidJSON as error:
-                raise exceptions.ValidationError({"data": [_("Enter valid JSON.")]}) from error
+                raise exceptions.ValidationError({"data": [error.message or _("Enter valid JSON.")]}) from error
         if not isinstance(data, list):
             raise exceptions.ValidationError({"data": [_("Enter a JSON array of records.")]})
+        if len(data) > settings.TELEMETRY_MAX_RECORDS:
+            raise TooManyRecords()
         result = self.commit(
             records=data, sender_address=client_address(request), key=ingest_key(request, parameters), gate=gate
         )
         payload = {"status": "ok", "accepted": result.accepted, "rejected": result.rejected}
+        if result.unlisted:  # the answer's size is bounded: the first rejections in full, then how many more
+            payload["rejected_unlisted"] = result.unlisted
         # orjson: the rejections of a 50,000-record batch serialise in milliseconds.
         return HttpResponse(orjson.dumps(payload), content_type="application/json; charset=utf-8")
 

@@ -184,6 +184,14 @@ class Node:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def worker_pids(self) -> list[int]:
+        """granian's worker processes: the children of the node's process (its pid stays that of the server)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            return []
+
 
 def start_node(
     stack: ExitStack,

@@ -211,7 +211,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "zwadmin.drf.JSONParser",  # measured before it is parsed: never a RecursionError
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -231,6 +231,8 @@ REST_FRAMEWORK = {
         "commit": env.str("ZWADMIN_COMMIT_RATE", default="3600/hour") or None,
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # OPTIONS answers without the views' docstrings, which are notes for developers (zwadmin/drf.py).
+    "DEFAULT_METADATA_CLASS": "zwadmin.drf.Metadata",
 }
 
 # The OpenAPI schema (/api/schema/) and Swagger UI (/api/docs/): public, like the vendor document they
@@ -348,6 +350,9 @@ TELEMETRY_STALE_DAYS = env.int("ZWADMIN_STALE_DAYS", default=7)
 # query strings through.
 TELEMETRY_MAX_BODY_BYTES = env.int("ZWADMIN_TELEMETRY_MAX_BODY_BYTES", default=32 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = TELEMETRY_MAX_BODY_BYTES
+# Records one user or group batch may hold (a larger one is a 413, nothing stored); a JSON text is measured
+# against it before it is parsed (telemetry/ingest_parsing.py), so what a body can cost is bounded by it.
+TELEMETRY_MAX_RECORDS = env.int("ZWADMIN_TELEMETRY_MAX_RECORDS", default=50_000)
 # How many unregistered codes are remembered; beyond it new codes are only logged.
 TELEMETRY_MAX_UNREGISTERED = env.int("ZWADMIN_TELEMETRY_MAX_UNREGISTERED", default=10000)
 

@@ -95,7 +95,7 @@ def test_the_batch_commits_describe_data_and_its_records(schema, path, record, f
     assert bare == {"type": "array", "items": {"$ref": f"#/components/schemas/{record}"}}
     assert set(resolve(schema, wrapped)["properties"]) == {"data", "key"}
     result = resolve(schema, get["responses"]["200"]["content"]["application/json"]["schema"])
-    assert set(result["properties"]) == {"status", "accepted", "rejected"}
+    assert set(result["properties"]) == {"status", "accepted", "rejected", "rejected_unlisted"}
 
 
 def test_the_lookup_answer_is_exactly_the_connection_settings(schema):

@@ -716,3 +716,30 @@ def test_the_browsable_api_renders_for_staff_in_a_browser(admin_client, make_cus
 
     assert response.status_code in (HTTPStatus.OK, HTTPStatus.METHOD_NOT_ALLOWED)
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ("[" * 100_000, HTTPStatus.REQUEST_ENTITY_TOO_LARGE),  # more arrays than a form may have fields
+        ("[" * 600 + "]" * 600, HTTPStatus.BAD_REQUEST),  # deeper than the parser may recurse
+        (
+            '{"code": "0513001", "name": "' + "x" * 100 + '"' + ', "n": 0' * 1000 + "}",
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        ),
+    ],
+)
+def test_add_refuses_json_it_cannot_parse_safely_before_parsing_it(staff_client, body, status):
+    response = staff_client(CREATE).generic("POST", ADD, body, content_type="application/json")
+
+    assert response.status_code == status, response.content
+    assert set(response.json()) == {"detail", "errors"}
+    assert not Customer.objects.exists()
+
+
+def test_options_shows_the_fields_to_staff_but_no_docstring(staff_client):
+    response = staff_client(CREATE).options(ADD)
+
+    assert response.status_code == HTTPStatus.OK
+    assert "description" not in response.json()
+    assert "docs/" not in response.content.decode() and "``" not in response.content.decode()

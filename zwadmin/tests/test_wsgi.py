@@ -1,8 +1,9 @@
 """What the production server hands Django (``zwadmin.wsgi.served``): the request, not the server's secrets."""
 
+import io
 import os
 
-from zwadmin.wsgi import WithoutProcessEnvironment
+from zwadmin.wsgi import ChunkedBodies, WithoutProcessEnvironment
 
 
 def test_the_process_environment_never_reaches_the_request(monkeypatch):
@@ -21,3 +22,49 @@ def test_the_process_environment_never_reaches_the_request(monkeypatch):
     assert "DATABASE_URL" not in seen and "DJANGO_SECRET_KEY" not in seen
     assert "db-password" not in repr(seen)
     assert (seen["REQUEST_METHOD"], seen["PATH_INFO"], seen["HTTP_HOST"]) == ("GET", "/api/customer/info", "console")
+
+
+def chunked_request(body: bytes) -> dict:
+    # As granian hands over a chunked body: no CONTENT_LENGTH, the body readable from wsgi.input.
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/api/user/commit",
+        "HTTP_TRANSFER_ENCODING": "chunked",
+        "wsgi.input": io.BytesIO(body),
+    }
+
+
+def test_a_chunked_body_is_read_and_given_its_length(settings):
+    seen = {}
+
+    def app(environ, start_response):
+        seen["length"] = environ["CONTENT_LENGTH"]
+        seen["body"] = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        return [b""]
+
+    ChunkedBodies(app)(chunked_request(b"data=[]"), lambda *args: None)
+
+    assert seen == {"length": "7", "body": b"data=[]"}
+
+
+def test_a_chunked_body_over_the_limit_is_read_no_further_and_says_it_is_over(settings):
+    settings.TELEMETRY_MAX_BODY_BYTES = settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    request = chunked_request(b"x" * 1000)
+    seen = {}
+
+    def app(environ, start_response):
+        seen["length"] = environ["CONTENT_LENGTH"]
+        return [b""]
+
+    ChunkedBodies(app)(request, lambda *args: None)
+
+    assert seen["length"] == "101"  # refused by its size by every endpoint, unparsed
+
+
+def test_a_body_with_a_length_is_left_to_django(settings):
+    request = {**chunked_request(b"data=[]"), "CONTENT_LENGTH": "7"}
+    stream = request["wsgi.input"]
+
+    ChunkedBodies(lambda environ, start_response: [b""])(request, lambda *args: None)
+
+    assert request["wsgi.input"] is stream and stream.tell() == 0

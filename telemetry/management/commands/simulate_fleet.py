@@ -189,7 +189,7 @@ class Fleet:
                 document = {}
             if status == 200 and isinstance(document, dict):
                 accepted = int(document.get("accepted", 0))
-                rejected = len(document.get("rejected", ()))
+                rejected = len(document.get("rejected", ())) + int(document.get("rejected_unlisted", 0))
             else:
                 rejected = records
         with self.lock:
