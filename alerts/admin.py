@@ -21,6 +21,8 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateTimeFilter, RelatedDropdownFilter
 from unfold.decorators import display
 
+from zwadmin.lists import LargeTableAdminMixin
+
 from . import services, texts
 from .forms import ChannelForm, SilenceForm
 from .models import Alert, Channel, MessageStatus, OutboxMessage, Rule
@@ -82,7 +84,7 @@ SUMMARY = ("state_text", "rule", "subject", "what", "since_display", "opened", "
 
 
 @admin.register(Alert)
-class AlertAdmin(ModelAdmin):
+class AlertAdmin(LargeTableAdminMixin, ModelAdmin):
     form = SilenceForm
     list_display = ("state_label", "rule", "subject", "what", "since_display", "opened", "resolved", "handled")
     list_display_links = ("what",)  # the subject cell links to the customer
@@ -381,7 +383,7 @@ MESSAGE_LABELS = {
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(ModelAdmin):
+class OutboxMessageAdmin(LargeTableAdminMixin, ModelAdmin):
     list_display = (
         "title",
         "channel",
