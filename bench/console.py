@@ -69,7 +69,7 @@ def _step(table: str, target: int, what: str, sql: str, params=None) -> None:
         return
     start = time.perf_counter()
     log(f"console: generating {what} in SQL")
-    _execute(sql, params)
+    _execute(sql, params if params is not None else [])  # with parameters: %% is %
     log(f"console: {what} in {time.perf_counter() - start:.0f} s")
     _execute(f"ANALYZE {table}")
 
@@ -92,13 +92,15 @@ def generate_console_data() -> None:
         INSERT INTO telemetry_imuser (customer_id, uuid, nickname, onlinetime, andtimes, pctimes, iostimes,
             fmsgs, tmsgs, first_reported_at, last_reported_at)
         SELECT c.id, md5(c.code || ':' || g::text)::uuid::text,
-            substr(%(surnames)s, 1 + (c.n * 7 + g * 13) %% {len(SURNAMES)}, 1)
-                || substr(%(given)s, 1 + (c.n * 3 + g * 31) %% {len(GIVEN)}, 1)
-                || CASE WHEN g %% 3 = 0 THEN '' ELSE substr(%(given)s, 1 + (c.n + g * 17) %% {len(GIVEN)}, 1) END,
+            substr(%(surnames)s::text, (1 + (c.n * 7 + g * 13) %% {len(SURNAMES)})::int, 1)
+                || substr(%(given)s::text, (1 + (c.n * 3 + g * 31) %% {len(GIVEN)})::int, 1)
+                || CASE WHEN g %% 3 = 0 THEN ''
+                    ELSE substr(%(given)s::text, (1 + (c.n + g * 17) %% {len(GIVEN)})::int, 1) END,
             (g::bigint * 7919) %% 100000, (g::bigint * 104729) %% 50000, (g::bigint * 1299709) %% 50000,
             (g::bigint * 15485863) %% 50000, (g::bigint * 179424673 + c.n) %% 100000,
             (g::bigint * 32452843) %% 100000,
-            now() - make_interval(days => (g + c.n) %% {DAYS}), now() - make_interval(mins => (g * 7 + c.n) %% 20000)
+            now() - make_interval(days => ((g + c.n) %% {DAYS})::int),
+            now() - make_interval(mins => ((g * 7 + c.n) %% 20000)::int)
         FROM (SELECT id, code, row_number() OVER (ORDER BY code) AS n FROM customers_customer
               WHERE code LIKE '06%%' ORDER BY code LIMIT {USER_CUSTOMERS}) AS c,
             generate_series(1, {(USERS - 250_010) // USER_CUSTOMERS}) AS g
@@ -113,8 +115,9 @@ def generate_console_data() -> None:
         f"""
         INSERT INTO telemetry_imgroup (customer_id, gid, name, createrid, creatername, ucount, msgcount, ctime,
             fcount, ncount, first_reported_at, last_reported_at)
-        SELECT c.id, 'g' || g, substr(%(surnames)s, 1 + g %% {len(SURNAMES)}, 1) || '组' || g, 'u' || g,
-            substr(%(surnames)s, 1 + (g * 7) %% {len(SURNAMES)}, 1) || substr(%(given)s, 1 + g %% {len(GIVEN)}, 1),
+        SELECT c.id, 'g' || g, substr(%(surnames)s::text, 1 + g %% {len(SURNAMES)}, 1) || '组' || g, 'u' || g,
+            substr(%(surnames)s::text, 1 + (g * 7) %% {len(SURNAMES)}, 1)
+                || substr(%(given)s::text, 1 + g %% {len(GIVEN)}, 1),
             g %% 500, (g::bigint * 7919) %% 100000, now() - make_interval(days => g %% 1000), g %% 300, g %% 50,
             now() - make_interval(days => g %% {DAYS}), now() - make_interval(mins => g %% 20000)
         FROM (SELECT id, row_number() OVER (ORDER BY code) AS n FROM customers_customer) AS c,
@@ -238,18 +241,21 @@ def generate_small_fleet() -> None:
         INSERT INTO telemetry_serverreport (customer_id, name, mac, ip, count, updatetimes, reported_at,
             sender_address)
         SELECT id, 'IM server', '', '10.1.0.1', 3, 1, now() - interval '3 days', '10.1.0.1' FROM customers_customer;
-        INSERT INTO telemetry_imuser (customer_id, uuid, nickname, first_reported_at, last_reported_at)
-        SELECT id, 'u1', '张伟', now(), now() FROM customers_customer;
-        INSERT INTO telemetry_imgroup (customer_id, gid, name, first_reported_at, last_reported_at)
-        SELECT id, 'g1', '张组1', now(), now() FROM customers_customer;
+        INSERT INTO telemetry_imuser (customer_id, uuid, nickname, onlinetime, andtimes, pctimes, iostimes, fmsgs,
+            tmsgs, first_reported_at, last_reported_at)
+        SELECT id, 'u1', '张伟', 1, 1, 1, 1, 1, 1, now(), now() FROM customers_customer;
+        INSERT INTO telemetry_imgroup (customer_id, gid, name, createrid, creatername, ucount, msgcount, fcount,
+            ncount, first_reported_at, last_reported_at)
+        SELECT id, 'g1', '张组1', 'u1', '张伟', 1, 1, 1, 1, now(), now() FROM customers_customer;
         INSERT INTO telemetry_serverchange (customer_id, field, old_value, new_value, changed_at)
         SELECT id, 'mac', 'value 1', 'value 2', now() FROM customers_customer;
         INSERT INTO telemetry_unregisteredserver (code, name, mac, count, first_seen_at, last_seen_at, reports)
         VALUES ('0900001', 'unknown', '', 0, now(), now(), 1);
         INSERT INTO alerts_channel (name, kind, enabled, recipients, webhook_url, secret, service_engineer,
             created_at, updated_at) VALUES ('channel 1', 'email', true, 'ops@example.com', '', '', '', now(), now());
-        INSERT INTO alerts_alert (rule_id, customer_id, code, name, details, since, opened_at, silence_reason)
-        SELECT (SELECT min(id) FROM alerts_rule), id, code, name, '{}'::jsonb, now(), now(), ''
+        INSERT INTO alerts_alert (rule_id, customer_id, code, name, details, since, opened_at, resolution,
+            silence_reason)
+        SELECT (SELECT min(id) FROM alerts_rule), id, code, name, '{}'::jsonb, now(), now(), '', ''
         FROM customers_customer;
         INSERT INTO alerts_outboxmessage (key, channel_id, kind, title, lines, link, status, held, attempts,
             created_at, due_at, next_attempt_at, last_error)
