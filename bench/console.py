@@ -28,6 +28,12 @@ ALERTS = 200_000
 MESSAGES = 400_000
 USER_CUSTOMERS = 19_000  # customers with users besides the lists' six (250,010 users): 250 each
 DAYS = 400
+# What every rule's text reads (alerts/texts.py), so that any rule's alert renders.
+ALERT_DETAILS = (
+    '{"registered": "2026-01-01", "reported": "2026-02-01", "hours": 48, "days": 30, "timeout": "2026-03-01", '
+    '"last_report": "2026-01-01T00:00:00+08:00", "mac": "AA:BB", "ip": "10.1.0.1", "count": 10, "before": 100, '
+    '"after": 10}'
+)
 
 SURNAMES = (
     "张王李赵刘陈杨黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
@@ -156,7 +162,7 @@ def generate_console_data() -> None:
         f"""
         INSERT INTO alerts_alert (rule_id, customer_id, code, name, details, since, opened_at, resolved_at,
             resolution, silence_reason)
-        SELECT r.ids[1 + g %% r.n], c.ids[1 + (g * 7) %% c.n], '', 'customer', '{{}}'::jsonb,
+        SELECT r.ids[1 + g %% r.n], c.ids[1 + (g * 7) %% c.n], '', 'customer', %(details)s::jsonb,
             now() - make_interval(secs => g::double precision * {DAYS * 86400} / {ALERTS}),
             now() - make_interval(secs => g::double precision * {DAYS * 86400} / {ALERTS}),
             CASE WHEN g > 2000 THEN now() - make_interval(secs => g::double precision * {DAYS * 86400} / {ALERTS}
@@ -167,6 +173,7 @@ def generate_console_data() -> None:
             generate_series(1, {ALERTS}) AS g
         ON CONFLICT DO NOTHING
         """,
+        {"details": ALERT_DETAILS},
     )
     _execute(
         "UPDATE alerts_alert a SET code = c.code FROM customers_customer c WHERE a.code = '' AND c.id = a.customer_id"

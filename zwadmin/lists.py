@@ -28,8 +28,6 @@ logger = logging.getLogger(__name__)
 
 # A filtered list counts this many rows at most, then says "more than" (the pages of 100 it covers: 100).
 COUNT_LIMIT = 10_000
-# An unfiltered table smaller than this is counted exactly: its estimate would be rough and counting it cheap.
-ESTIMATE_ABOVE = COUNT_LIMIT
 
 
 class CountKind:
@@ -64,6 +62,8 @@ class LargeTablePaginator(Paginator):
     """
 
     count_limit = COUNT_LIMIT
+    # An unfiltered table estimated smaller than this is counted (as a filtered list): counting it is cheap.
+    estimate_above = COUNT_LIMIT
 
     @cached_property
     def count(self) -> int:
@@ -73,7 +73,7 @@ class LargeTablePaginator(Paginator):
             return super().count
         if _is_unfiltered(queryset):
             estimate = table_estimate(queryset)
-            if estimate is not None and estimate > ESTIMATE_ABOVE:
+            if estimate is not None and estimate > self.estimate_above:
                 self.count_kind = CountKind.ESTIMATE
                 return estimate
         counted = queryset[: self.count_limit + 1].count()
