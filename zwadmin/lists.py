@@ -76,7 +76,7 @@ class LargeTablePaginator(Paginator):
             if estimate is not None and estimate > self.estimate_above:
                 self.count_kind = CountKind.ESTIMATE
                 return estimate
-        counted = queryset[: self.count_limit + 1].count()
+        counted = queryset.order_by()[: self.count_limit + 1].count()  # any rows will do: no sort
         if counted > self.count_limit:
             self.count_kind = CountKind.LIMITED
         return counted
