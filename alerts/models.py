@@ -275,6 +275,7 @@ class OutboxMessage(models.Model):
             models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="outbox_pending_idx"),
             models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="outbox_sending_idx"),
             models.Index(fields=["channel", "-created_at"], name="outbox_channel_idx"),
+            models.Index(fields=["-created_at", "-id"], name="outbox_created_idx"),  # the console's list
         ]
 
     def __str__(self):

@@ -129,6 +129,16 @@ def _port_open(host: str, port: int) -> bool:
         return False
 
 
+def database_exists(database_url: str) -> bool:
+    import psycopg
+
+    parts = urllib.parse.urlsplit(database_url)
+    admin_url = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [parts.path.lstrip("/")]).fetchone()
+    return row is not None
+
+
 def recreate_database(database_url: str) -> None:
     """Drop and create the bench database (its name must say it is one: it is dropped without asking)."""
     import psycopg

@@ -1,7 +1,7 @@
 """``make bench``: every benchmark of ISSUE 6 in one run, a table on stdout and the same as JSON in artifacts/.
 
-    .venv/bin/python -m bench.run [--rounds 5] [--only serving,ingest,lists,dashboard,alerts,faults] [--quick]
-        [--capacity]
+    .venv/bin/python -m bench.run [--rounds 5] [--only serving,ingest,lists,dashboard,alerts,console,faults]
+        [--quick] [--capacity] [--reuse]
 
 Needs PostgreSQL and Redis on this machine (started when they are down) and wrk. It drops and recreates
 the database ``zwadmin_bench`` (``BENCH_DATABASE_URL``) and flushes Redis database 15 (``BENCH_REDIS_URL``):
@@ -11,6 +11,9 @@ alternating), and is reported as a ratio against that baseline; see docs/perform
 section, not ``--quick``) also writes its table into docs/performance.md, between the results markers, so the
 published figures are always those of the last full run, never a copy made by hand. ``--capacity`` adds the
 capacity of one node (bench/serving.py: about an hour of 5-minute fleet runs) and writes its own block there.
+The console section (bench/console.py: every console list page on 20,000 customers, 10,000,000 reports and
+5,000,000 users) writes its own block too, whenever it runs in full; ``--reuse`` keeps a bench database that
+already holds that fleet (its generation takes a quarter of an hour) instead of recreating it.
 """
 
 import argparse
@@ -29,6 +32,7 @@ from .common import (
     PROJECT_DIR,
     bench_urls,
     configure_environment,
+    database_exists,
     ensure_services,
     flush_redis,
     log,
@@ -36,7 +40,7 @@ from .common import (
     recreate_database,
 )
 
-SECTIONS = ("serving", "ingest", "lists", "dashboard", "alerts", "faults")
+SECTIONS = ("serving", "ingest", "lists", "dashboard", "alerts", "console", "faults")
 
 # Where a full run publishes its table: between these two lines of docs/performance.md, replacing what is there.
 DOCS_RESULTS = PROJECT_DIR / "docs" / "performance.md"
@@ -44,6 +48,8 @@ RESULTS_BEGIN = "<!-- bench:results:begin -->"
 RESULTS_END = "<!-- bench:results:end -->"
 CAPACITY_BEGIN = "<!-- bench:capacity:begin -->"
 CAPACITY_END = "<!-- bench:capacity:end -->"
+CONSOLE_BEGIN = "<!-- bench:console:begin -->"
+CONSOLE_END = "<!-- bench:console:end -->"
 
 TARGETS = {
     **serving.TARGETS,  # the lookup under granian against gunicorn and against the constant view; its p99
@@ -53,6 +59,8 @@ TARGETS = {
     "list_ms": 50,
     "dashboard_ms": 300,
     "alerts_ms": 1000,  # one evaluation of every alert rule (bench/alerts.py)
+    "console_ms": 300,  # a console list page, default order or one filter (bench/console.py)
+    "console_search_ms": 500,  # a console list page with a search
 }
 
 
@@ -78,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also search the largest fleet one node serves (bench/serving.py): 5-minute runs, about an hour",
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the bench database if it exists (the console's fleet, generated once), migrating it",
+    )
     parser.add_argument("--capacity-users", type=int, default=1000, help="users per simulated server")
     parser.add_argument("--capacity-interval", type=float, default=60, help="seconds between a server's reports")
     parser.add_argument("--capacity-minutes", type=float, default=5, help="length of each fleet run")
@@ -91,14 +104,15 @@ def main(argv: list[str] | None = None) -> int:
     database_url, redis_url = bench_urls()
     sys.path.insert(0, str(PROJECT_DIR))
     ensure_services(database_url, redis_url)
-    recreate_database(database_url)
+    if not (args.reuse and database_exists(database_url)):
+        recreate_database(database_url)
     flush_redis(redis_url)
     static_root = Path(tempfile.mkdtemp(prefix="zwadmin-bench-static-"))
     atexit.register(shutil.rmtree, static_root, ignore_errors=True)
     configure_environment(database_url, redis_url, static_root)
     setup_django(static_root)
 
-    from . import alerts, faults, ingest, pages
+    from . import alerts, console, faults, ingest, pages
 
     report: dict = {
         "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -121,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     if "dashboard" in sections:
         small_fleet_queries = pages.dashboard_queries()
     small_alert_queries = alerts.small_fleet_queries() if "alerts" in sections else None
+    small_console_queries = None
+    if "console" in sections:
+        log("console: the pages' queries on a small fleet (a database of its own)")
+        small_console_queries = console.small_fleet_query_counts(database_url)
     if "lists" in sections or "dashboard" in sections:
         log("lists: generating 50,000 users of one customer (and of 4 others) in SQL")
         pages.generate_lists_data()
@@ -136,6 +154,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.quick:
             pages.CUSTOMERS, pages.REPORTS = 500, 100_000
         results["alerts"] = alerts.run(rounds=args.rounds, small=small_alert_queries)
+    if "console" in sections:
+        if args.quick:
+            console.scale_down()
+        console.generate_console_data()
+        results["console"] = console.run(rounds=args.rounds, small_counts=small_console_queries)
     if "faults" in sections:
         results["faults"] = faults.run()
     if args.capacity:
@@ -165,8 +188,17 @@ def main(argv: list[str] | None = None) -> int:
         log(f"{docs} left as it was: only a full run (every section, not --quick) publishes its results there")
     else:
         command = command_line(argv, under_make="MAKELEVEL" in os.environ)
-        DOCS_RESULTS.write_text(replace_results(DOCS_RESULTS.read_text(), results_block(report, rows, command)))
+        others = [r for r in rows if not r["figure"].startswith("console")]  # the console has its own block
+        DOCS_RESULTS.write_text(replace_results(DOCS_RESULTS.read_text(), results_block(report, others, command)))
         log(f"results written into {docs}: commit them")
+    if "console" in results and not args.quick:
+        block = results_block(
+            report,
+            [r for r in rows if r["figure"].startswith("console")],
+            command_line(argv, under_make="MAKELEVEL" in os.environ),
+        )
+        DOCS_RESULTS.write_text(replace_results(DOCS_RESULTS.read_text(), block, CONSOLE_BEGIN, CONSOLE_END))
+        log(f"console pages written into {docs}: commit them")
     if "capacity" in results:
         block = f"Written by `{command_line(argv, under_make='MAKELEVEL' in os.environ)}` on {report['started'][:10]}: "
         block += capacity_line(results["capacity"])
@@ -188,6 +220,8 @@ WHY = {
     "per figure would slow the update of every row of every batch",
     "dashboard": "the slowest query and its plan are in the JSON (results.dashboard.slowest_queries)",
     "queries": "the dashboard's query count grows with the fleet: a query per row somewhere",
+    "console": "the slowest query and its plan are in the JSON (results.console[…].slowest_query)",
+    "console-queries": "the page's query count grows with the fleet: a query per row somewhere",
 }
 
 
@@ -305,6 +339,23 @@ def table_rows(results: dict) -> list[dict]:
         from . import alerts
 
         rows += alerts.rows(results["alerts"], _row, target_ms=TARGETS["alerts_ms"])
+    for r in results.get("console", {}).values():
+        ms, queries, small = r["ms"]["median"], r["queries"], r["queries_small_fleet"]
+        constant = small is not None and queries == small
+        fast = ms <= r["target_ms"]
+        rows.append(
+            _row(
+                f"console {r['page']}: {r['variant']} ({r['role']})",
+                ms,
+                queries,
+                None,
+                f"≤ {r['target_ms']} ms, queries constant",
+                fast and constant,
+                unit="ms",
+                baseline_name=f"queries (small fleet: {small if small is not None else '—'})",
+                why=WHY["console"] if not fast else WHY["console-queries"],
+            )
+        )
     if "faults" in results:
         from . import faults
 
@@ -414,6 +465,12 @@ def _shortfall(row: dict) -> str:
     if target.startswith("≤") and target.endswith("×"):
         goal = float(target[1:-1])
         return f"{row['ratio']:.2f}× for {target}, {(row['ratio'] / goal - 1):.0%} over"
+    if (
+        target.startswith(("≤", "<"))
+        and row["figure"].startswith("console")
+        and row["candidate"] <= float(target[1:].split()[0])
+    ):
+        return f"{row['baseline']} queries, {row['baseline_name']}"
     if target.startswith(("≤", "<")):
         goal = float(target[1:].split()[0])
         over = row["candidate"] / goal - 1

@@ -16,6 +16,10 @@ class ConsoleConfig(AppConfig):
         last_app = [config for config in self.apps.get_app_configs() if config.models_module][-1]
         post_migrate.connect(_sync_roles, sender=last_app)
 
+        from .theme import cache_result_headers
+
+        cache_result_headers()
+
 
 def _sync_roles(sender, using="default", **kwargs):
     from .roles import roles_sync

@@ -55,6 +55,7 @@ class ServerReport(ServerFields):
         indexes = [
             models.Index(fields=["customer", "-reported_at"], name="serverreport_customer_time_idx"),
             models.Index(fields=["reported_at"], name="serverreport_time_idx"),
+            # PostgreSQL also has trigram indexes of the name, MAC and IP the console searches (migration 0004).
         ]
         constraints = non_negative("count", "updatetimes", prefix="serverreport")
 
@@ -136,6 +137,7 @@ class ImUser(models.Model):
             # The lists' "most active users" (?ordering=-fmsgs, ?fmsgs__gte=): an index range, not a scan of
             # the customer's rows. The other figures are rarer sorts and cost one scan (docs/performance.md).
             models.Index(fields=["customer", "fmsgs"], name="imuser_customer_fmsgs_idx"),
+            # PostgreSQL also has trigram indexes of the nickname and uuid the searches compare (0003, 0004).
         ]
 
     def __str__(self):
@@ -235,7 +237,11 @@ class ServerChange(models.Model):
         verbose_name = _("server change")
         verbose_name_plural = _("server changes")
         ordering = ["-changed_at", "-id"]
-        indexes = [models.Index(fields=["customer", "-changed_at"], name="serverchange_customer_time_idx")]
+        indexes = [
+            models.Index(fields=["customer", "-changed_at"], name="serverchange_customer_time_idx"),
+            # The console's list, newest first, and its date drill-down (zwadmin.lists).
+            models.Index(fields=["-changed_at", "-id"], name="serverchange_time_idx"),
+        ]
 
     def __str__(self):
         return f"{self.customer_id} {self.field}: {self.old_value} → {self.new_value}"

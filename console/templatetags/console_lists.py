@@ -1,13 +1,15 @@
 """``{{ cl|counted }}``: how many rows a list shows, with the measure word Chinese needs (7 个客户, 4,110 条服务器上报).
 
 The theme writes "7 客户" (a number and the model's name); each model of the console gets its own phrase here,
-and any other model a generic one.
+and any other model a generic one. A large table's list is not counted to the end (``zwadmin.lists``): it says
+"about 10,000,000 server reports" (the table's estimate) or "more than 10,000 IM users" (a count that stopped).
 """
 
 from django import template
-from django.utils.translation import ngettext_lazy
+from django.utils.translation import ngettext_lazy, pgettext_lazy
 
 from zwadmin.display import display_value
+from zwadmin.lists import CountKind
 
 register = template.Library()
 
@@ -26,9 +28,17 @@ PHRASES = {
 
 
 ITEMS = ngettext_lazy("%(shown)s item", "%(shown)s items", "count")
+INEXACT = {
+    CountKind.ESTIMATE: pgettext_lazy("estimated number of rows", "about %(counted)s"),
+    CountKind.LIMITED: pgettext_lazy("rows counted up to a limit", "more than %(counted)s"),
+}
 
 
 @register.filter
 def counted(changelist) -> str:
     phrase = PHRASES.get(changelist.opts.label_lower, ITEMS)
-    return phrase % {"count": changelist.result_count, "shown": display_value(changelist.result_count)}
+    paginator = getattr(changelist, "paginator", None)
+    kind = getattr(paginator, "count_kind", CountKind.EXACT)
+    number = paginator.shown_count if kind in INEXACT else changelist.result_count
+    text = phrase % {"count": number, "shown": display_value(number)}
+    return INEXACT[kind] % {"counted": text} if kind in INEXACT else text

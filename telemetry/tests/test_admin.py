@@ -13,10 +13,9 @@ from telemetry.models import ImGroup, ImUser, ServerChange, ServerReport, Server
 CST = ZoneInfo("Asia/Shanghai")
 REPORTED = datetime.datetime(2024, 5, 1, 9, 30, tzinfo=CST)
 MODELS = [ServerReport, ImUser, ImGroup, UnregisteredServer, ServerChange]
+# The date drill-down where an index of the date serves it; the users' and groups' last report has none.
 DATE_HIERARCHY = {
     ServerReport: "reported_at",
-    ImUser: "last_reported_at",
-    ImGroup: "last_reported_at",
     UnregisteredServer: "last_seen_at",
     ServerChange: "changed_at",
 }
@@ -140,7 +139,7 @@ def test_changelist_orders_by_every_column(admin_client, telemetry, model):
             assert admin_client.get(url(model), {"o": order}).status_code == HTTPStatus.OK, order
 
 
-@pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)
+@pytest.mark.parametrize("model", list(DATE_HIERARCHY), ids=lambda model: model.__name__)
 def test_date_hierarchy_drills_down_to_a_day(admin_client, telemetry, model):
     field = DATE_HIERARCHY[model]
     assert admin.site.get_model_admin(model).date_hierarchy == field
