@@ -1,7 +1,6 @@
 """`manage.py load_demo`: the demo customers and telemetry that make `make run` show a lively console."""
 
 import dataclasses
-import time
 
 import pytest
 from django.core.management import call_command
@@ -60,11 +59,12 @@ def test_demo_users_and_groups_have_chinese_names():
     assert ImGroup.objects.filter(name="技术部").exists() or ImGroup.objects.filter(name="办公室").exists()
 
 
-def test_load_demo_is_fast():
-    started = time.monotonic()
-    call_command("load_demo", verbosity=0)
-
-    assert time.monotonic() - started < 5
+def test_load_demo_writes_in_bulk(django_assert_max_num_queries):
+    # `make run` loads the demo at every start: its thousands of rows go in bulk, not a query per row (the
+    # time itself is the machine's, so it is not asserted here).
+    with django_assert_max_num_queries(300):
+        call_command("load_demo", verbosity=0)
+    assert ServerReport.objects.count() + ImUser.objects.count() > 1000
 
 
 def test_load_demo_opens_alerts_and_mails_them_through_its_channel(mailoutbox):
