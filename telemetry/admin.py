@@ -23,7 +23,7 @@ from customers.models import Customer
 from zwadmin.admin_lists import ConsoleListMixin
 from zwadmin.display import display_value
 from zwadmin.exports import ExportAdminMixin
-from zwadmin.lists import LargeTableAdminMixin
+from zwadmin.lists import COUNT_LIMIT, LargeTableAdminMixin
 
 from .models import ImGroup, ImUser, ServerChange, ServerReport, UnregisteredServer
 from .resources import ImGroupResource, ImUserResource
@@ -83,7 +83,15 @@ class PerCustomerAdmin(ReadOnlyAdmin):
             elif ids:
                 condition |= Q(customer_id__in=ids)
             terms.append(condition)
-        return queryset.filter(*terms), False
+        # The matching rows' ids first, at most the count's limit, read from the indexes (a bitmap of them); then
+        # the page is those rows in the list's order. Asked at once, PostgreSQL walks the list's order index
+        # hoping to meet the few matches early, through millions of rows (13 s for a customer's code among 10M
+        # reports). A term matching more rows than the limit is frequent enough for that walk to be short.
+        matching = queryset.filter(*terms)
+        found = list(matching.order_by().values_list("pk", flat=True)[: COUNT_LIMIT + 1])
+        if len(found) <= COUNT_LIMIT:
+            return queryset.filter(pk__in=found), False
+        return matching, False
 
     @admin.display(description=_("customer"), ordering="customer__code")
     def customer_name(self, row):
