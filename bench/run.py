@@ -341,7 +341,9 @@ def table_rows(results: dict) -> list[dict]:
         rows += alerts.rows(results["alerts"], _row, target_ms=TARGETS["alerts_ms"])
     for r in results.get("console", {}).values():
         ms, queries, small = r["ms"]["median"], r["queries"], r["queries_small_fleet"]
-        constant = small is not None and queries == small
+        # Not more queries than on a fleet of six customers: the big fleet may make fewer (an estimate instead of
+        # a count; a search that finds nothing skips the page's rows), never one per row.
+        constant = small is not None and queries <= small
         fast = ms <= r["target_ms"]
         rows.append(
             _row(
@@ -349,7 +351,7 @@ def table_rows(results: dict) -> list[dict]:
                 ms,
                 queries,
                 None,
-                f"≤ {r['target_ms']} ms, queries constant",
+                f"≤ {r['target_ms']} ms, queries ≤ small fleet",
                 fast and constant,
                 unit="ms",
                 baseline_name=f"queries (small fleet: {small if small is not None else '—'})",
