@@ -134,6 +134,22 @@ def test_a_body_over_the_limit_is_refused_by_nginx_before_it_is_sent(proxy):
     assert elapsed < 1.0
 
 
+def test_a_lookup_body_over_4_kb_is_refused_by_nginx_and_a_small_one_passes(proxy):
+    nginx, _ = proxy
+    request = (
+        b"POST /api/customer/info HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 30000000\r\n\r\n"
+    )
+
+    _elapsed, status_line = raw_request(nginx.port, request)
+
+    assert status_line.split()[1] == b"413", status_line
+    response = nginx.post(
+        "/api/customer/info", body=b"code=0513999", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert_answered_by_django(response)
+
+
 def test_the_client_cannot_write_its_own_forwarded_for(proxy):
     nginx, node = proxy
 

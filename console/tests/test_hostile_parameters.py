@@ -160,9 +160,14 @@ def test_no_console_list_answers_a_hostile_parameter_with_a_500(fleet, staff):
 
 
 def test_date_hierarchy_years_out_of_range_redirect_to_the_unfiltered_list(fleet, admin_client):
-    for model in (ImUser, ServerReport, UnregisteredServer):
+    # The IM user list has no date drill-down (no index serves it at fleet scale): the year it was asked
+    # with (a 500 once) is a parameter that list does not offer.
+    response = admin_client.get(changelist_url(ImUser), {"last_reported_at__year": "9999"})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    for model in (ServerReport, UnregisteredServer):
         path = changelist_url(model)
         field = admin.site.get_model_admin(model).date_hierarchy
+        assert field
         for year in ("9999", "0", "-1", "99999999999"):
             response = admin_client.get(path, {f"{field}__year": year})
             assert (response.status_code, response["Location"]) == (HTTPStatus.FOUND, f"{path}?e=1")
