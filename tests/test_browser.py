@@ -232,7 +232,14 @@ def user_data() -> set[str]:
 
 
 def english_words(page, allowed: set[str]) -> set[str]:
-    words = {word for text in page.evaluate(VISIBLE_TEXT) for word in re.findall(r"[A-Za-z]+", text)}
+    # Hexadecimal tokens (a UUID's groups, a hash) are data, whatever run of letters a-f they happen to hold.
+    tokens = {token for text in page.evaluate(VISIBLE_TEXT) for token in re.findall(r"[A-Za-z0-9]+", text)}
+    words = {
+        word
+        for token in tokens
+        if not (re.fullmatch("[0-9a-fA-F]+", token) and re.search("[0-9]", token))
+        for word in re.findall(r"[A-Za-z]+", token)
+    }
     return {word for word in words if word not in allowed and not re.fullmatch("[a-fA-F]{1,8}", word)}
 
 
