@@ -5,7 +5,7 @@ The theme's ``items_for_result`` builds every column header of the list again fo
 sort links, which made the rendering, not the database, most of a list page's time (docs/performance.md,
 "Console lists"). The headers depend on the list only, never on the row, and are only read: they are built
 once per list and reused for its rows. Checked against the theme's version pinned in requirements.txt
-(``test_theme.py`` fails if the theme stops calling ``result_headers`` this way).
+(``console/tests/test_lists.py`` fails if the theme stops asking ``result_headers`` this way).
 """
 
 from unfold.templatetags import unfold_list
