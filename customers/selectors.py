@@ -7,11 +7,18 @@ the names the other layers use.
 
 from django.conf import settings
 
-from .lookup_cache import CONNECTION_FIELDS, cache_key, connection_info_json, refresh
+from .lookup_cache import CONNECTION_FIELDS, answer_from_database, cache_key, connection_info_json, refresh
 
-__all__ = ["CONNECTION_FIELDS", "connection_info_cache_key", "connection_info_json", "connection_info_refresh"]
+__all__ = [
+    "CONNECTION_FIELDS",
+    "connection_info_cache_key",
+    "connection_info_from_database",
+    "connection_info_json",
+    "connection_info_refresh",
+]
 
 connection_info_cache_key = cache_key
+connection_info_from_database = answer_from_database  # bytes; empty when no active customer has the code
 
 
 def connection_info_refresh(*codes: str) -> None:

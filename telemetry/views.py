@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from customers.errors import UnknownCode
 from customers.lookup_cache import ensure_fresh
 from customers.models import Customer
-from customers.selectors import CONNECTION_FIELDS, connection_info_cache_key, connection_info_json
+from customers.selectors import connection_info_cache_key, connection_info_from_database, connection_info_json
 from customers.validators import CODE_DIGITS, is_customer_code
 from zwadmin.drf import MachineContentNegotiation, UTF8JSONRenderer
 from zwadmin.machine import machine_view
@@ -163,9 +163,9 @@ class CustomerInfoView(MachineAPIView):
     def answer_from_database(self, code: str):
         """The answer without the cache (Redis down): the same bytes, straight from the registry, unthrottled."""
         if is_customer_code(code):
-            row = Customer.objects.active().filter(code=code).values(*CONNECTION_FIELDS).first()
-            if row is not None:
-                return HttpResponse(orjson.dumps(row), content_type="application/json; charset=utf-8")
+            payload = connection_info_from_database(code)
+            if payload:
+                return HttpResponse(payload, content_type="application/json; charset=utf-8")
         raise UnknownCode()
 
     def post(self, request):
