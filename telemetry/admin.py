@@ -23,7 +23,7 @@ from customers.models import Customer
 from zwadmin.admin_lists import ConsoleListMixin
 from zwadmin.display import display_value
 from zwadmin.exports import ExportAdminMixin
-from zwadmin.lists import COUNT_LIMIT, LargeTableAdminMixin
+from zwadmin.lists import LargeTableAdminMixin
 
 from .models import ImGroup, ImUser, ServerChange, ServerReport, UnregisteredServer
 from .resources import ImGroupResource, ImUserResource
@@ -88,8 +88,9 @@ class PerCustomerAdmin(ReadOnlyAdmin):
         # hoping to meet the few matches early, through millions of rows (13 s for a customer's code among 10M
         # reports). A term matching more rows than the limit is frequent enough for that walk to be short.
         matching = queryset.filter(*terms)
-        found = list(matching.order_by().values_list("pk", flat=True)[: COUNT_LIMIT + 1])
-        if len(found) <= COUNT_LIMIT:
+        limit = self.paginator.search_count_limit
+        found = list(matching.order_by().values_list("pk", flat=True)[: limit + 1])
+        if len(found) <= limit:
             return queryset.filter(pk__in=found), False
         return matching, False
 

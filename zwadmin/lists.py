@@ -2,8 +2,8 @@
 
 - ``LargeTablePaginator``: the number of rows without counting them all. On PostgreSQL an unfiltered list
   takes the planner's estimate of its table's size (``pg_class.reltuples``, kept by autovacuum), shown as
-  "about N"; a filtered or searched one counts at most ``COUNT_LIMIT`` + 1 rows, shown as "more than N" when
-  there are more, and exactly otherwise. The pages reachable are those the count covers: past them, a filter,
+  "about N"; a filtered one counts at most ``COUNT_LIMIT`` + 1 rows (a searched one ``SEARCH_COUNT_LIMIT`` + 1),
+  shown as "more than N" when there are more, and exactly otherwise. The pages reachable are those the count covers: past them, a filter,
   a search or the date drill-down narrows the list. SQLite (the embedded default, small) counts exactly.
 - ``LargeTableAdminMixin``: that paginator, and a date drill-down whose years, months or days come from the
   range of the filtered rows (``MIN``/``MAX``, served by the date's index) and one ``EXISTS`` probe per
@@ -18,6 +18,7 @@ import math
 from functools import cached_property
 
 from django.conf import settings
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.paginator import Paginator
 from django.db import connections, transaction
 from django.db.migrations.operations.base import Operation
@@ -26,8 +27,12 @@ from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
-# A filtered list counts this many rows at most, then says "more than" (the pages of 100 it covers: 100).
+# A filtered list counts this many rows at most, then says "more than" (the pages of 50 it covers: 200).
 COUNT_LIMIT = 10_000
+# A searched one counts fewer: a term no index narrows (one Chinese character, a word most rows hold) is matched
+# by reading rows until the limit is reached, so the limit is the page's cost; twenty pages of a search is more
+# than anyone reads before searching better.
+SEARCH_COUNT_LIMIT = 1_000
 
 
 class CountKind:
@@ -62,6 +67,7 @@ class LargeTablePaginator(Paginator):
     """
 
     count_limit = COUNT_LIMIT
+    search_count_limit = SEARCH_COUNT_LIMIT  # count_limit of a searched list (LargeTableAdminMixin.get_paginator)
     # An unfiltered table estimated smaller than this is counted (as a filtered list): counting it is cheap.
     estimate_above = COUNT_LIMIT
 
@@ -189,6 +195,12 @@ class LargeTableAdminMixin:
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         return with_cheap_periods(queryset) if self.date_hierarchy else queryset
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        paginator = super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+        if request.GET.get(SEARCH_VAR) and isinstance(paginator, LargeTablePaginator):
+            paginator.count_limit = paginator.search_count_limit
+        return paginator
 
 
 # --- searching: trigram indexes -------------------------------------------------------------------------------
