@@ -22,6 +22,8 @@ PHRASES = {
     "telemetry.unregisteredserver": ngettext_lazy(
         "%(shown)s unregistered server", "%(shown)s unregistered servers", "count"
     ),
+    "alerts.alert": ngettext_lazy("%(shown)s alert", "%(shown)s alerts", "count"),
+    "alerts.outboxmessage": ngettext_lazy("%(shown)s message", "%(shown)s messages", "count"),
     "auth.user": ngettext_lazy("%(shown)s staff member", "%(shown)s staff members", "count"),
     "auth.group": ngettext_lazy("%(shown)s role", "%(shown)s roles", "count"),
 }
