@@ -409,6 +409,7 @@ class OutboxMessageAdmin(ConsoleListMixin, LargeTableAdminMixin, ModelAdmin):
     list_select_related = ("channel",)
     list_links = ("alert__id__exact",)  # an alert's page links to its messages
     search_fields = ("title",)
+    list_per_page = 50  # as the other large lists: the theme's rendering of a row, not the query, is the cost
     actions = ("resend_selected",)
     readonly_fields = (
         "title",
