@@ -3,8 +3,9 @@
 - ``LargeTablePaginator``: the number of rows without counting them all. On PostgreSQL an unfiltered list
   takes the planner's estimate of its table's size (``pg_class.reltuples``, kept by autovacuum), shown as
   "about N"; a filtered one counts at most ``COUNT_LIMIT`` + 1 rows (a searched one ``SEARCH_COUNT_LIMIT`` + 1),
-  shown as "more than N" when there are more, and exactly otherwise. The pages reachable are those the count covers: past them, a filter,
-  a search or the date drill-down narrows the list. SQLite (the embedded default, small) counts exactly.
+  shown as "more than N" when there are more, and exactly otherwise. The pages reachable are those the count
+  covers: past them, a filter, a search or the date drill-down narrows the list. SQLite (the embedded default,
+  small) counts exactly.
 - ``LargeTableAdminMixin``: that paginator, and a date drill-down whose years, months or days come from the
   range of the filtered rows (``MIN``/``MAX``, served by the date's index) and one ``EXISTS`` probe per
   period, in one query, instead of Django's ``SELECT DISTINCT`` over every row.
