@@ -276,6 +276,14 @@ class OutboxMessage(models.Model):
             models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="outbox_sending_idx"),
             models.Index(fields=["channel", "-created_at"], name="outbox_channel_idx"),
             models.Index(fields=["-created_at", "-id"], name="outbox_created_idx"),  # the console's list
+            # The channel list's per-channel figures (waiting, not delivered) and the "not delivered" filter:
+            # each reads only the messages it counts, not every message of the channel or of the day.
+            models.Index(fields=["channel"], condition=Q(status="pending"), name="outbox_channel_waiting_idx"),
+            models.Index(
+                fields=["channel", "-created_at"],
+                condition=Q(status__in=["failed", "unconfirmed"]),
+                name="outbox_problem_idx",
+            ),
         ]
 
     def __str__(self):
