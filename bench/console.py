@@ -260,7 +260,7 @@ def generate_small_fleet() -> None:
         """
         INSERT INTO telemetry_serverreport (customer_id, name, mac, ip, count, updatetimes, reported_at,
             sender_address)
-        SELECT id, 'IM server', 'AA:BB:CC:DD:EE:FF', '10.1.0.1', 3, 1, now() - interval '3 days', '10.1.0.1'
+        SELECT id, 'IM server', 'AA:BB:CC:DD:EE:FF', '10.1.0.1', 3, 1, now(), '10.1.0.1'
         FROM customers_customer;
         INSERT INTO telemetry_imuser (customer_id, uuid, nickname, onlinetime, andtimes, pctimes, iostimes, fmsgs,
             tmsgs, first_reported_at, last_reported_at)
