@@ -6,6 +6,7 @@ and any other model a generic one. A large table's list is not counted to the en
 """
 
 from django import template
+from django.contrib.admin.views.main import IGNORED_PARAMS, SEARCH_VAR
 from django.utils.translation import ngettext_lazy, pgettext_lazy
 
 from zwadmin.display import display_value
@@ -44,3 +45,12 @@ def counted(changelist) -> str:
     number = paginator.shown_count if kind in INEXACT else changelist.result_count
     text = phrase % {"count": number, "shown": display_value(number)}
     return INEXACT[kind] % {"counted": text} if kind in INEXACT else text
+
+
+@register.filter
+def narrowed(changelist) -> bool:
+    """Whether the list is filtered or searched (its "show all" link leads somewhere): an ordering, a page or
+    the facets switched on leave every row listed."""
+    return any(
+        bool(value) if name == SEARCH_VAR else name not in IGNORED_PARAMS for name, value in changelist.params.items()
+    )

@@ -255,3 +255,16 @@ def test_select_all_names_the_lists_count_as_the_list_says_it(admin_client, flee
     assert f"Select all: {shown}" in html
     assert f"All selected: {shown}" in html
     assert "Select all 5" not in html
+
+
+def test_show_all_is_offered_only_on_a_narrowed_list(admin_client, fleet):
+    add_rows(fleet, 2)
+    url = reverse("admin:telemetry_serverreport_changelist")
+
+    whole = admin_client.get(url, {"o": "-1"}).content.decode()
+    searched = admin_client.get(url, {"q": "0513"}).content.decode()
+    filtered = admin_client.get(url, {"customer__id__exact": fleet[0].pk}).content.decode()
+
+    assert "Show all" not in whole
+    assert "Show all" in searched
+    assert "Show all" in filtered
