@@ -533,3 +533,26 @@ def test_a_dashboard_figure_opens_its_filtered_list(console, people, fleet):
     rows = page.locator("#result_list tbody tr")
     assert rows.count() == 1
     assert "0571001" in rows.first.inner_text()
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_selecting_a_whole_list_states_its_count_as_the_list_does(console, people, fleet, monkeypatch, language):
+    from alerts.admin import AlertAdmin
+    from alerts.models import Alert, Rule, RuleKey
+
+    rule, _ = Rule.objects.get_or_create(key=RuleKey.SILENT)
+    for customer in fleet:
+        Alert.objects.create(rule=rule, customer=customer, code=customer.code, since=timezone.now())
+    monkeypatch.setattr(AlertAdmin, "list_per_page", 2)  # three alerts on two pages
+    page = console(people["operations"], language)
+
+    page.goto("/admin/alerts/alert/")
+    page.check("#action-toggle")
+    question = page.locator("#changelist-actions .question")
+    question.wait_for()
+    expected = {"zh": ("选中全部：3 条告警", "已选中全部：3 条告警"), "en": ("Select all: 3 alerts", "All selected: 3 alerts")}
+    assert question.inner_text().strip() == expected[language][0]
+    screenshot(page, f"alerts-select-all-{language}-1440.png", full_page=False)
+    question.click()
+    assert page.locator("#changelist-actions .all").inner_text().strip() == expected[language][1]
+    assert page.problems == []
