@@ -550,7 +550,10 @@ def test_selecting_a_whole_list_states_its_count_as_the_list_does(console, peopl
     page.check("#action-toggle")
     question = page.locator("#changelist-actions .question")
     question.wait_for()
-    expected = {"zh": ("选中全部：3 条告警", "已选中全部：3 条告警"), "en": ("Select all: 3 alerts", "All selected: 3 alerts")}
+    expected = {
+        "zh": ("选中全部：3 条告警", "已选中全部：3 条告警"),
+        "en": ("Select all: 3 alerts", "All selected: 3 alerts"),
+    }
     assert question.inner_text().strip() == expected[language][0]
     screenshot(page, f"alerts-select-all-{language}-1440.png", full_page=False)
     question.click()
