@@ -309,6 +309,10 @@ PAGES = [
     ("customers", "default", "/admin/customers/customer/"),
     ("customers", "filter: licence expired", "/admin/customers/customer/?licence=expired"),
     ("customers", "filter: silent", "/admin/customers/customer/?reporting=silent"),
+    ("customers", "filter: needs attention", "/admin/customers/customer/?attention=yes"),
+    ("customers", "filter: differs from the registry", "/admin/customers/customer/?mismatch=any"),
+    ("customers", "filter: licence expiring", "/admin/customers/customer/?licence=expiring"),
+    ("customers", "filter: removed", "/admin/customers/customer/?registry=removed"),
     ("customers", "search q=05", "/admin/customers/customer/?q=05"),
     ("customer page (tabs)", "default", "/admin/customers/customer/{big}/change/"),
     ("server reports", "default", "/admin/telemetry/serverreport/"),
@@ -349,6 +353,8 @@ PAGES = [
     ("roles", "default", "/admin/auth/group/"),
     ("API tokens", "default", "/admin/authtoken/tokenproxy/"),
     ("login records", "default", "/admin/axes/accesslog/"),
+    ("login attempts", "default", "/admin/axes/accessattempt/"),
+    ("login failures", "default", "/admin/axes/accessfailurelog/"),
 ]
 
 
