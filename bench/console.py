@@ -4,7 +4,7 @@ The fleet is the benchmark's raised to what one node ingests (docs/performance.m
 10,000,000 server reports over 400 days, 5,000,000 IM users, 500,000 groups, 1,000,000 server changes,
 and alerts and outbox messages beside them. It is generated in SQL (``INSERT … SELECT generate_series``)
 once: a database that already holds it (``--reuse``, bench/run.py) is only migrated and measured again,
-since generating it takes a quarter of an hour on a small machine.
+since generating it takes about ten minutes on a small machine.
 
 Each page is requested through Django's test client (the whole stack, no network) by a superuser and by a
 support user (console/roles.py), with its default order, with a filter and with a search; its query count is

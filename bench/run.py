@@ -13,7 +13,7 @@ published figures are always those of the last full run, never a copy made by ha
 capacity of one node (bench/serving.py: about an hour of 5-minute fleet runs) and writes its own block there.
 The console section (bench/console.py: every console list page on 20,000 customers, 10,000,000 reports and
 5,000,000 users) writes its own block too, whenever it runs in full; ``--reuse`` keeps a bench database that
-already holds that fleet (its generation takes a quarter of an hour) instead of recreating it.
+already holds that fleet (its generation takes about ten minutes) instead of recreating it.
 """
 
 import argparse
