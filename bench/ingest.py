@@ -12,6 +12,10 @@ emptied first) and once more with the same uuids and changed figures (every row 
 
 Memory: the worker's peak RSS (``VmHWM``) over each 50,000-user commit; the peak is reset just before the
 request (``/proc/<pid>/clear_refs``), so it is this request's peak, from a worker that has served before.
+
+Groups: the price of the console's search indexes. ``POST /api/group/commit`` of 50,000 groups (new, then
+changed) to the same node, with the groups' trigram indexes (telemetry migration 0005: what the console's group
+search reads) and, as the baseline, without them (dropped for the baseline's commits, then created again).
 """
 
 import random
@@ -39,6 +43,26 @@ def records(count: int, *, seed: int) -> list[dict]:
             "uuid": str(uuid.UUID(int=index + 1)),
             "nickname": f"{NICKNAMES[index % len(NICKNAMES)]}用户{index}",
             **{name: rng.randrange(0, 100_000) for name in FIGURES},
+        }
+        for index in range(count)
+    ]
+
+
+def group_records(count: int, *, seed: int) -> list[dict]:
+    """``count`` groups of one customer as a server reports them; ``seed`` changes the figures, not the ids."""
+    rng = random.Random(seed)
+    return [
+        {
+            "code": CODE,
+            "gid": str(uuid.UUID(int=index + 1)),
+            "name": f"{NICKNAMES[index % len(NICKNAMES)]}总项目群{index}",
+            "createrid": str(index % 500),
+            "creatername": f"{NICKNAMES[index % len(NICKNAMES)]}用户{index % 500}",
+            "ucount": rng.randrange(2, 500),
+            "msgcount": rng.randrange(0, 100_000),
+            "ctime": "2016-08-09",
+            "fcount": rng.randrange(0, 100),
+            "ncount": rng.randrange(0, 100),
         }
         for index in range(count)
     ]
@@ -165,7 +189,60 @@ def run(*, rounds: int, sizes: tuple[int, ...], database_url: str) -> dict:
         if peaks:
             results["memory"] = {"idle_rss_mb": idle_rss, "peak_rss_mb": summary(peaks)}
             log(f"ingest memory: peak {max(peaks):.0f} MB (idle worker {idle_rss:.0f} MB)")
+        results["groups"] = _groups_search_index_price(conn, node, rounds=rounds, size=max(sizes))
     return results
+
+
+def _groups_search_index_price(conn, node, *, rounds: int, size: int) -> dict | None:
+    """``size`` groups committed with the groups' trigram indexes and without them (the module's docstring)."""
+    from psycopg import sql
+
+    with conn.transaction():
+        conn.execute("ALTER TABLE telemetry_imgroup SET (autovacuum_enabled = false)")
+        indexes = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'telemetry_imgroup' "
+            "AND indexdef LIKE '%%gin_trgm_ops%%'"
+        ).fetchall()
+    if not indexes:  # no pg_trgm on this server: nothing to price
+        return None
+    bodies = (form_body(group_records(size, seed=1)), form_body(group_records(size, seed=2)))
+    log(f"ingest: {rounds} rounds of {size:,} groups, with and without their {len(indexes)} trigram indexes")
+
+    def commits() -> tuple[float, float]:
+        times = []
+        for body in bodies:
+            start = time.perf_counter()
+            status, answer = node.request("POST", "/api/group/commit", body, FORM)
+            times.append(time.perf_counter() - start)
+            if status != 200 or orjson.loads(answer)["accepted"] != size:
+                raise RuntimeError(f"group commit of {size} answered {status}: {answer[:300]!r}")
+        return tuple(times)
+
+    def with_indexes():
+        with conn.transaction():
+            conn.execute("TRUNCATE telemetry_imgroup")
+        return commits()
+
+    def without_indexes():
+        with conn.transaction():
+            conn.execute("TRUNCATE telemetry_imgroup")
+            for name, _definition in indexes:
+                conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+        try:
+            return commits()
+        finally:
+            with conn.transaction():
+                conn.execute("TRUNCATE telemetry_imgroup")
+                for _name, definition in indexes:
+                    conn.execute(definition)
+
+    base, cand = interleaved(rounds, without_indexes, with_indexes)
+    entry = {"size": size, "indexes": [name for name, _definition in indexes]}
+    for position, mode in enumerate(("new", "update")):
+        b, c = [r[position] for r in base], [r[position] for r in cand]
+        entry[mode] = {"baseline_s": summary(b), "candidate_s": summary(c), "ratio": median(c) / median(b)}
+        log(f"ingest {size:,} groups {mode}: {median(c):.3f}s with the search indexes, {median(b):.3f}s without")
+    return entry
 
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
