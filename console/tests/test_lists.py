@@ -268,3 +268,15 @@ def test_show_all_is_offered_only_on_a_narrowed_list(admin_client, fleet):
     assert "Show all" not in whole
     assert "Show all" in searched
     assert "Show all" in filtered
+
+
+def test_the_channel_list_counts_each_channels_waiting_and_undelivered_messages(admin_client, fleet):
+    add_rows(fleet, 1)  # three messages to the channel "ops", waiting
+    OutboxMessage.objects.filter(pk=OutboxMessage.objects.order_by("id")[0].pk).update(status="failed")
+    Channel.objects.create(name="quiet", kind="email", recipients="b@example.com")
+
+    html = admin_client.get(reverse("admin:alerts_channel_changelist")).content.decode()
+
+    assert "1 message not delivered" in html
+    assert "2 waiting" in html
+    assert "all delivered" in html  # the channel without messages
