@@ -111,11 +111,12 @@ class ReturnMemoryAfterLargeBodies:
             self.trim = None
 
     def __call__(self, environ, start_response):
+        response = self.application(environ, start_response)
+        # Read after the request: a chunked body's length is known only once ChunkedBodies has read it.
         try:
             large = int(environ.get("CONTENT_LENGTH") or 0) >= self.LARGE_BODY
         except ValueError:
             large = False
-        response = self.application(environ, start_response)
         if large and self.trim is not None:
             self.trim(0)
         return response

@@ -3,7 +3,7 @@
 import io
 import os
 
-from zwadmin.wsgi import ChunkedBodies, WithoutProcessEnvironment
+from zwadmin.wsgi import ChunkedBodies, ReturnMemoryAfterLargeBodies, WithoutProcessEnvironment
 
 
 def test_the_process_environment_never_reaches_the_request(monkeypatch):
@@ -68,3 +68,20 @@ def test_a_body_with_a_length_is_left_to_django(settings):
     ChunkedBodies(lambda environ, start_response: [b""])(request, lambda *args: None)
 
     assert request["wsgi.input"] is stream and stream.tell() == 0
+
+
+def test_memory_is_given_back_after_a_large_chunked_body_as_after_a_large_body_with_a_length():
+    trims = []
+
+    def app(environ, start_response):
+        environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        return [b""]
+
+    served = ReturnMemoryAfterLargeBodies(ChunkedBodies(app))
+    served.trim = trims.append  # glibc's malloc_trim(0), observed
+    large = 2 * ReturnMemoryAfterLargeBodies.LARGE_BODY
+    served(chunked_request(b"x" * large), lambda *args: None)
+    served(chunked_request(b"data=[]"), lambda *args: None)
+    served({**chunked_request(b""), "HTTP_TRANSFER_ENCODING": "", "CONTENT_LENGTH": str(large)}, lambda *args: None)
+
+    assert trims == [0, 0]  # the large chunked body and the large body with a length; not the small one
